@@ -1,0 +1,233 @@
+"""Encode points into framed TensorBoard event records (runs on the writer thread only)."""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from crc32c import crc32c
+
+# Point kinds, shared with the handler and the writer facade.
+SCALAR = 0
+TEXT = 1  # payload: Markdown text, written as it is
+LOG = 2  # payload: a formatted log line, written inside a Markdown code block
+HISTOGRAM = 3  # payload: (values as a numpy array, bins, max_bins)
+SUMMARY = 4  # payload: a callable returning a tensorboardX Summary proto
+EVENT = 5  # payload: a callable returning a tensorboardX Event proto (no step/walltime applied)
+
+_U64 = struct.Struct("<Q").pack
+_U32 = struct.Struct("<I").pack
+_MASK_DELTA = 0xA282EAD8
+_FLOAT32_MAX = 3.4028234663852886e38
+
+FILE_VERSION = "brain.Event:2"
+_BACKTICKS = re.compile("`+")
+_SMALL_VARINTS = [bytes((n,)) for n in range(0x80)]
+
+
+def masked_crc(data: bytes) -> int:
+    """Return the masked CRC32C that TFRecord framing stores after the length and the data."""
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def frame(data: bytes) -> bytes:
+    """Frame one serialized Event as a TFRecord: length, its CRC, the data, the data's CRC."""
+    header = _U64(len(data))
+    return header + _U32(masked_crc(header)) + data + _U32(masked_crc(data))
+
+
+def varint(n: int) -> bytes:
+    """Encode a non-negative int as a protobuf varint."""
+    if n < 0x80:
+        return bytes((n,))
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _len_delimited(field_key: int, payload: bytes) -> bytes:
+    return bytes((field_key,)) + varint(len(payload)) + payload
+
+
+def _clamp_f32(value: Any) -> float:
+    """Map a finite value beyond float32's range to +-inf, as a float32 cast does."""
+    value = float(value)
+    if math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+        return math.copysign(math.inf, value)
+    return value
+
+
+class ScalarEncoder:
+    """Build scalar Events by hand: the hot path, under 1 us each with per-tag caches.
+
+    The bytes are those of ``Event(wall_time, step, summary=Summary(value=[Value(tag,
+    simple_value)]))``, the layout tensorboardX and torch write for ``add_scalar``. For each
+    (tag, width of the step's varint) one ``struct.Struct`` packs the whole event in one call,
+    and the framed length header (with its CRC) is computed once, as the length is fixed.
+    """
+
+    def __init__(self) -> None:
+        # tag -> [None, entry for 1-byte steps, entry for 2-byte steps, ...]
+        self._tags: dict[str, list[tuple[Callable[..., bytes], bytes, bytes] | None]] = {}
+
+    def _entry(self, tag: str, width: int) -> tuple[Callable[..., bytes], bytes, bytes]:
+        entries = self._tags.setdefault(tag, [None] * 11)
+        # Value{tag=1, simple_value=2 (fixed32)}, in Summary{value=1}, in Event{summary=5}
+        value_head = _len_delimited(0x0A, tag.encode("utf-8")) + b"\x15"
+        value_len = len(value_head) + 4
+        summary_len = 1 + len(varint(value_len)) + value_len
+        rest = b"\x2a" + varint(summary_len) + b"\x0a" + varint(value_len) + value_head
+        # wall_time (key 0x09, double), step (key 0x10, varint), the rest, simple_value (float)
+        packer = struct.Struct(f"<BdB{width}s{len(rest)}sf")
+        header = _U64(packer.size)
+        entry = (packer.pack, header + _U32(masked_crc(header)), rest)
+        entries[width] = entry
+        return entry
+
+    def encode(self, tag: str, value: float, step: int, walltime: float) -> bytes:
+        """Return the framed record of one scalar point."""
+        if step < 0x80:
+            v = _SMALL_VARINTS[step]
+        elif step < 0x4000:
+            v = bytes(((step & 0x7F) | 0x80, step >> 7))
+        else:
+            v = varint(step)
+        entries = self._tags.get(tag)
+        entry = entries[len(v)] if entries is not None else None
+        if entry is None:
+            entry = self._entry(tag, len(v))
+        pack, header, rest = entry
+        try:
+            data = pack(9, walltime, 0x10, v, rest, value)
+        except (OverflowError, struct.error):
+            data = pack(9, walltime, 0x10, v, rest, _clamp_f32(value))
+        crc = crc32c(data)
+        return header + data + _U32((((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
+
+
+class ProtoEncoder:
+    """Build every other kind with tensorboardX's protos and summary builders.
+
+    Constructing it imports tensorboardX and numpy: do it before the writer thread starts, so a
+    fork never catches the thread half-way through an import.
+    """
+
+    def __init__(self) -> None:
+        import numpy as np
+        from tensorboardX import summary as tbx_summary
+        from tensorboardX.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+        from tensorboardX.proto.plugin_text_pb2 import TextPluginData
+
+        self._np = np
+        self._summary = tbx_summary
+        self._event_pb2 = event_pb2
+        self._summary_pb2 = summary_pb2
+        self._tensor_pb2 = tensor_pb2
+        self._shape_pb2 = tensor_shape_pb2
+        self._text_metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(
+                plugin_name="text", content=TextPluginData(version=0).SerializeToString()
+            )
+        )
+        self._default_bins: list[float] | None = None
+
+    def file_version(self, walltime: float | None = None) -> bytes:
+        """Return the framed first record every event file starts with."""
+        event = self._event_pb2.Event(
+            wall_time=time.time() if walltime is None else walltime, file_version=FILE_VERSION
+        )
+        return frame(event.SerializeToString())
+
+    def event(self, kind: int, tag: str, payload: Any, step: int, walltime: float) -> bytes:
+        """Return the framed record of one non-scalar point."""
+        if kind == EVENT:
+            return frame(payload().SerializeToString())
+        if kind == TEXT:
+            summary = self.text_summary(tag, payload)
+        elif kind == LOG:
+            summary = self.text_summary(tag, code_block(payload))
+        elif kind == HISTOGRAM:
+            values, bins, max_bins = payload
+            summary = self.histogram_summary(tag, values, bins, max_bins)
+        elif kind == SUMMARY:
+            summary = payload()
+        else:  # pragma: no cover - kinds are internal constants
+            msg = f"unknown point kind {kind}"
+            raise ValueError(msg)
+        event = self._event_pb2.Event(summary=summary, step=step, wall_time=walltime)
+        return frame(event.SerializeToString())
+
+    def text_summary(self, tag: str, text: str) -> Any:
+        """Build a text Summary as a 0-d string tensor, which TensorBoard renders as Markdown."""
+        tensor = self._tensor_pb2.TensorProto(
+            dtype="DT_STRING",
+            string_val=[text.encode("utf-8", "replace")],
+            tensor_shape=self._shape_pb2.TensorShapeProto(),
+        )
+        return self._summary_pb2.Summary(
+            value=[
+                self._summary_pb2.Summary.Value(
+                    tag=tag, metadata=self._text_metadata, tensor=tensor
+                )
+            ]
+        )
+
+    def histogram_summary(self, tag: str, values: Any, bins: Any, max_bins: int | None) -> Any:
+        """Build a histogram Summary from finite values (np.histogram rejects NaN and inf)."""
+        np = self._np
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        values = values[np.isfinite(values)]
+        if bins == "tensorflow":
+            bins = self._tensorflow_bins()
+        if values.size == 0:
+            return self._summary.histogram_raw(tag, 0.0, 0.0, 0, 0.0, 0.0, [0.0], [0.0])
+        return self._summary.histogram(tag, values, bins, max_bins=max_bins)
+
+    def _tensorflow_bins(self) -> list[float]:
+        # Exponential buckets 1e-12 * 1.1**k on both sides of zero, as TensorFlow's histograms use.
+        if self._default_bins is None:
+            edges = []
+            v = 1e-12
+            while v < 1e20:
+                edges.append(v)
+                v *= 1.1
+            self._default_bins = [-e for e in reversed(edges)] + [0.0] + edges
+        return self._default_bins
+
+
+def code_block(text: str) -> str:
+    """Wrap a log line in a Markdown code fence that no backtick run inside it can close."""
+    longest = max(map(len, _BACKTICKS.findall(text)), default=0) if "`" in text else 0
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def summary_builder(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """Defer a tensorboardX summary builder call to the writer thread."""
+
+    def build() -> Any:
+        return func(*args, **kwargs)
+
+    return build
+
+
+def constant(proto: Any) -> Callable[[], Any]:
+    """Wrap an already built proto as a SUMMARY or EVENT payload."""
+    return lambda: proto
+
+
+def hparams_summaries(
+    hparam_dict: Mapping[str, Any], metric_dict: Mapping[str, Any]
+) -> tuple[Any, Any, Any]:
+    """Return tensorboardX's (experiment, session start, session end) hparams summaries."""
+    from tensorboardX.summary import hparams
+
+    return hparams(dict(hparam_dict), dict(metric_dict))  # type: ignore[no-any-return]

@@ -1,0 +1,516 @@
+"""The shared writer core of one run directory: steps, queue, writer thread, files, exit and fork."""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import datetime
+import os
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from tblog._encode import EVENT, SCALAR, ProtoEncoder, ScalarEncoder
+
+#: The step set by ``with tblog.step(n):`` in the current context (thread or task).
+STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("tblog_step", default=None)
+
+DEFAULT_FLUSH_SECS = 1.0
+DEFAULT_MAX_QUEUE = 200_000
+DEFAULT_BLOCK_SECS = 1.0
+EXIT_TIMEOUT_SECS = 10.0
+
+FLUSH = -1  # a queue item asking the writer to signal when everything before it is written
+_WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
+_CHUNK = 4096  # points encoded per write() call
+_EVENT_PREFIX = "events.out.tfevents."
+
+_registry: dict[str, Run] = {}
+_registry_lock = threading.Lock()
+_exit_hook_installed = False
+_file_seq = 0
+_default_logdir: str | None = None
+_active_logdir: str | None = None
+
+
+class _FlushMarker:
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+def report(message: str) -> None:
+    """Write one ``tblog:`` line on stderr; never raises (stderr may be closed at exit)."""
+    try:
+        sys.stderr.write(f"tblog: {message}\n")
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - a report must never become an error of its own
+        pass
+
+
+def default_logdir() -> str:
+    """Return this process's default run directory, ``runs/<YYYYmmdd-HHMMSS>_<host>``."""
+    global _default_logdir
+    if _default_logdir is None:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        _default_logdir = os.path.join("runs", f"{stamp}_{socket.gethostname()}")
+    return _default_logdir
+
+
+def active_logdir() -> str:
+    """Return the run directory a missing ``logdir`` means: the active setup() run, else default."""
+    return _active_logdir if _active_logdir is not None else default_logdir()
+
+
+def set_active_logdir(logdir: str | None) -> None:
+    """Make ``logdir`` the run that a missing ``logdir`` means (set by ``tblog.setup``)."""
+    global _active_logdir
+    _active_logdir = logdir
+
+
+class Run:
+    """One run directory's writer: every handler, facade and processor aimed at it shares it.
+
+    The calling thread only resolves the step and appends to a deque (under one lock, so the
+    points of one tag are queued in step order); the writer thread encodes, frames and writes.
+    """
+
+    def __init__(
+        self,
+        logdir: str,
+        *,
+        flush_secs: float = DEFAULT_FLUSH_SECS,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        block_secs: float = DEFAULT_BLOCK_SECS,
+        first_events: Iterable[Any] = (),
+    ) -> None:
+        self.key = logdir  # the registry key: the directory as first opened in this process
+        self.logdir = logdir
+        self.flush_secs = float(flush_secs)
+        self.max_queue = int(max_queue)
+        self.block_secs = float(block_secs)
+        self.refs = 0
+        self.closed = False
+        self.path: str | None = None  # the event file, once the first point created it
+        self.written = 0
+        self.dropped = 0
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._next: dict[str, int] = {}
+        self._queue: deque[Any] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._fd: int | None = None
+        self._offset = 0
+        self._failing = False
+        self._reported: set[str] = set()
+        self._first_events = list(first_events)
+        self._scalars = ScalarEncoder()
+        self._protos = ProtoEncoder()  # imports tensorboardX and numpy before the thread starts
+        self._thread: threading.Thread | None = None
+        self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
+        self._start_thread()
+
+    # ---- calling thread -------------------------------------------------------------------
+
+    def put_scalar(self, tag: str, value: float, step: int, walltime: float) -> None:
+        """Queue a scalar with an explicit step: the hot path, no lock needed.
+
+        Without a counter to read, there is nothing to order; the deque append and the dict
+        store are each atomic. Crossing ``_crowded_at`` wakes the writer (and handles a full
+        queue or a thread not yet started after fork) in ``_crowded``.
+        """
+        queue = self._queue
+        if len(queue) >= self._crowded_at and not self._crowded():
+            return
+        queue.append((SCALAR, tag, value, step, walltime))
+        self._next[tag] = step + 1
+
+    def put(
+        self,
+        kind: int,
+        tag: str,
+        payload: Any,
+        step: int | None,
+        walltime: float | None,
+        counted: bool = False,
+    ) -> int:
+        """Queue one point and return its step; ``counted`` ignores the ``tblog.step`` context."""
+        queue = self._queue
+        if len(queue) >= self._crowded_at and not self._crowded():
+            return -1
+        if walltime is None:
+            walltime = time.time()
+        with self._lock:
+            if step is None:
+                if not counted:
+                    step = STEP.get()
+                if step is None:
+                    step = self._next.get(tag, 0)
+            self._next[tag] = step + 1
+            queue.append((kind, tag, payload, step, walltime))
+        return step
+
+    def put_many(self, points: Iterable[tuple[int, str, Any, int | None, float | None]]) -> None:
+        """Queue several points under one lock (a ``metrics`` dict)."""
+        queue = self._queue
+        if len(queue) >= self._crowded_at and not self._crowded():
+            return
+        context_step = STEP.get()
+        now = time.time()
+        with self._lock:
+            nxt = self._next
+            for kind, tag, payload, step, walltime in points:
+                if step is None:
+                    step = context_step if context_step is not None else nxt.get(tag, 0)
+                nxt[tag] = step + 1
+                queue.append((kind, tag, payload, step, now if walltime is None else walltime))
+
+    def put_event(self, build: Any) -> None:
+        """Queue a raw Event builder (file-level events such as a purge's SessionLog)."""
+        self._queue.append((EVENT, "", build, 0, 0.0))
+        self._wake.set()
+        if self._thread is None:
+            self._start_thread()
+
+    def next_step(self, tag: str) -> int:
+        """Return the step the per-tag counter would give ``tag`` next."""
+        with self._lock:
+            return self._next.get(tag, 0)
+
+    def _crowded(self) -> bool:
+        """Wake the writer; return False if the point must be dropped (the queue stayed full)."""
+        if self._thread is None:
+            self._start_thread()
+        if not self._wake.is_set():
+            self._wake.set()
+        if len(self._queue) < self.max_queue:
+            return True
+        return self._make_room()
+
+    def _make_room(self) -> bool:
+        """Wait up to ``block_secs`` for the writer to make room; else count a dropped point."""
+        deadline = time.monotonic() + self.block_secs
+        while len(self._queue) >= self.max_queue:
+            thread = self._thread
+            if time.monotonic() >= deadline or thread is None or not thread.is_alive():
+                self.dropped += 1
+                self.warn_once(
+                    "queue-full",
+                    f"the queue of {self.logdir} is full ({self.max_queue} points) and the writer "
+                    f"did not catch up within {self.block_secs:g}s; dropping points "
+                    "(see the writer's 'dropped' counter)",
+                )
+                return False
+            time.sleep(0.001)
+        return True
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Return once every point queued before the call is written; False if it could not be."""
+        if self.closed:
+            return True
+        thread = self._thread
+        if thread is None:
+            self._start_thread()
+            thread = self._thread
+        marker = _FlushMarker()
+        self._queue.append((FLUSH, "", marker, 0, 0.0))
+        self._wake.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not marker.done.wait(0.1):
+            if thread is None or not thread.is_alive():
+                return marker.done.is_set()
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        return True
+
+    def close(self, timeout: float | None = EXIT_TIMEOUT_SECS) -> None:
+        """Write what is queued (waiting at most ``timeout`` seconds), stop the thread, close."""
+        if self.closed:
+            return
+        self.closed = True
+        self._stopping = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                left = sum(1 for item in self._queue if item[0] != FLUSH)
+                report(
+                    f"gave up waiting for the writer of {self.logdir} after {timeout:g}s; "
+                    f"{left} queued points were not written"
+                )
+                return  # the thread still owns the file; it is a daemon and ends with the process
+        self._close_file()
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Report ``message`` the first time ``key`` happens on this run."""
+        if key not in self._reported:
+            self._reported.add(key)
+            report(message)
+
+    # ---- writer thread --------------------------------------------------------------------
+
+    def _start_thread(self) -> None:
+        thread = threading.Thread(
+            target=self._loop, name=f"tblog-writer:{os.path.basename(self.logdir)}", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+        self._crowded_at = min(_WAKE_AT, self.max_queue)
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                self._wake.wait(self.flush_secs)
+                self._wake.clear()
+                stopping = self._stopping
+                self._drain()
+                self._check_file()
+                if stopping and not self._queue:
+                    break
+        except BaseException as exc:  # noqa: BLE001 - the thread must release its waiters
+            self.errors += 1
+            report(f"the writer of {self.logdir} stopped: {type(exc).__name__}: {exc}")
+        finally:
+            for kind, _, payload, _, _ in list(self._queue):
+                if kind == FLUSH:
+                    payload.done.set()
+            if self._stopping:
+                self._close_file()
+
+    def _drain(self) -> None:
+        queue = self._queue
+        popleft = queue.popleft
+        encode_scalar = self._scalars.encode
+        encode = self._protos.event
+        while queue:
+            batch = [popleft() for _ in range(min(len(queue), _CHUNK))]
+            chunks: list[bytes] = []
+            append = chunks.append
+            for kind, tag, payload, step, walltime in batch:
+                if kind == SCALAR:
+                    try:
+                        append(encode_scalar(tag, payload, step, walltime))
+                    except Exception as exc:  # noqa: BLE001 - one bad point must not stop the run
+                        self._encode_failed(tag, exc)
+                elif kind == FLUSH:
+                    self._write(chunks)
+                    chunks = []
+                    append = chunks.append
+                    payload.done.set()
+                else:
+                    try:
+                        append(encode(kind, tag, payload, step, walltime))
+                    except Exception as exc:  # noqa: BLE001
+                        self._encode_failed(tag, exc)
+            self._write(chunks)
+
+    def _encode_failed(self, tag: str, exc: Exception) -> None:
+        self.dropped += 1
+        self.errors += 1
+        self.warn_once(
+            f"encode:{tag}",
+            f"could not encode a point of tag {tag!r} for {self.logdir}: "
+            f"{type(exc).__name__}: {exc}",
+        )
+
+    def _write(self, chunks: list[bytes]) -> None:
+        if not chunks:
+            return
+        if self._fd is None and not self._open():
+            self.dropped += len(chunks)
+            return
+        data = b"".join(chunks)
+        fd = self._fd
+        assert fd is not None  # noqa: S101 - _open() set it
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        except OSError as exc:
+            self._undo_partial_write(fd)
+            self.dropped += len(chunks)
+            self.errors += 1
+            if not self._failing:
+                self._failing = True
+                report(
+                    f"cannot write to {self.path}: {exc.strerror or exc}; dropping points until "
+                    "writing works again (see the writer's 'dropped' counter)"
+                )
+            return
+        self._offset += len(data)
+        self.written += len(chunks)
+        if self._failing:
+            self._failing = False
+            report(f"writing to {self.path} works again")
+
+    def _undo_partial_write(self, fd: int) -> None:
+        # A torn record stops TensorBoard's readers for good: cut back to the last whole record.
+        try:
+            os.ftruncate(fd, self._offset)
+            os.lseek(fd, self._offset, os.SEEK_SET)
+        except OSError:
+            self._close_file()
+
+    def _open(self) -> bool:
+        global _file_seq
+        try:
+            os.makedirs(self.logdir, exist_ok=True)
+            newest = max(
+                (n for n in os.listdir(self.logdir) if n.startswith(_EVENT_PREFIX)), default=""
+            )
+            stamp = int(time.time())
+            host = socket.gethostname()
+            while True:
+                _file_seq += 1
+                name = f"{_EVENT_PREFIX}{stamp:010d}.{host}.{os.getpid()}.{_file_seq}"
+                if name <= newest:
+                    # Readers take files in name order: a new file must sort after every older one.
+                    stamp += 1
+                    continue
+                path = os.path.join(self.logdir, name)
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                except FileExistsError:
+                    continue
+                break
+            header = self._protos.file_version()
+            header += b"".join(self._protos.event(EVENT, "", b, 0, 0.0) for b in self._first_events)
+            os.write(fd, header)
+        except OSError as exc:
+            self.errors += 1
+            if not self._failing:
+                self._failing = True
+                report(
+                    f"cannot create an event file in {self.logdir}: {exc.strerror or exc}; "
+                    "dropping points until it can be created"
+                )
+            return False
+        self._fd = fd
+        self.path = path
+        self._offset = len(header)
+        return True
+
+    def _check_file(self) -> None:
+        fd = self._fd
+        if fd is None:
+            return
+        try:
+            removed = os.fstat(fd).st_nlink == 0
+        except OSError:
+            removed = True
+        if removed:
+            report(
+                f"the event file {self.path} was deleted (was the run directory removed?); "
+                "points from now on go to a new event file"
+            )
+            self._close_file()
+
+    def _close_file(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # ---- fork -----------------------------------------------------------------------------
+
+    def _reset_in_child(self) -> None:
+        """Give a forked child its own sub-run: it never touches the parent's file or queue."""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._queue = deque()  # the parent writes what it had queued
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)  # the child's copy of the descriptor only
+            except OSError:
+                pass
+        self.logdir = os.path.join(self.logdir, f"child_{os.getpid()}")
+        self.path = None
+        self._offset = 0
+        self._failing = False
+        self.written = self.dropped = self.errors = 0
+        self._first_events = []
+        self._thread = None  # started by the child's first point or flush
+        self._crowded_at = 0
+        self._stopping = False
+
+
+def acquire(logdir: str | os.PathLike[str] | None = None, **options: Any) -> Run:
+    """Return the shared Run of ``logdir`` with one more reference (created on first use)."""
+    global _exit_hook_installed
+    key = os.path.realpath(os.fspath(logdir if logdir is not None else default_logdir()))
+    with _registry_lock:
+        run = _registry.get(key)
+        if run is None or run.closed:
+            run = Run(key, **options)
+            _registry[key] = run
+            if not _exit_hook_installed:
+                # Registered after logging's own hook, so it runs before logging.shutdown().
+                atexit.register(close_all)
+                _exit_hook_installed = True
+        run.refs += 1
+        return run
+
+
+def release(run: Run) -> None:
+    """Drop one reference; the last one writes what is queued and closes the run."""
+    with _registry_lock:
+        run.refs -= 1
+        if run.refs > 0:
+            return
+        if _registry.get(run.key) is run:
+            del _registry[run.key]
+    run.close()
+
+
+def open_runs() -> list[Run]:
+    """Return the runs open in this process."""
+    with _registry_lock:
+        return list(_registry.values())
+
+
+def close_all(timeout: float = EXIT_TIMEOUT_SECS) -> None:
+    """Drain and close every open run, within ``timeout`` seconds in all (the exit hook)."""
+    deadline = time.monotonic() + timeout
+    with _registry_lock:
+        runs = list(_registry.values())
+        _registry.clear()
+    for run in runs:
+        run.close(max(0.0, deadline - time.monotonic()))
+
+
+def _before_fork() -> None:
+    _registry_lock.acquire()
+    for run in _registry.values():
+        run._lock.acquire()  # noqa: SLF001 - the fork hooks are part of Run
+
+
+def _after_fork_in_parent() -> None:
+    for run in _registry.values():
+        run._lock.release()  # noqa: SLF001
+    _registry_lock.release()
+
+
+def _after_fork_in_child() -> None:
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for run in _registry.values():
+        run._reset_in_child()  # noqa: SLF001
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

@@ -1,0 +1,216 @@
+"""Validate and classify the values a record or event carries, without importing numpy or torch."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+from tblog._encode import HISTOGRAM, SCALAR, TEXT
+
+KINDS = {"scalar": SCALAR, "text": TEXT, "histogram": HISTOGRAM}
+
+# A point as it travels to the writer: (kind, tag, payload, step or None, walltime or None).
+Point = tuple[int, str, Any, "int | None", "float | None"]
+
+
+class BadInput(ValueError):
+    """A value, tag or step that cannot become a point; ``reason`` is its one-line description."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.reason = reason
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_tag(tag: Any) -> str:
+    """Return ``tag`` if it is a non-empty str, else raise BadInput naming it."""
+    if type(tag) is str and tag:
+        return tag
+    raise BadInput("tag", f"tag must be a non-empty str, got {_short(tag)}")
+
+
+def check_step(step: Any) -> int | None:
+    """Return ``step`` as an int (None stays None); reject negatives, bools and non-integers."""
+    if step is None:
+        return None
+    if type(step) is int:
+        if step >= 0:
+            return step
+    elif not isinstance(step, bool) and _is_integral(step):
+        step = int(step)
+        if step >= 0:
+            return step
+    raise BadInput("step", f"step must be an int >= 0, got {_short(step)}")
+
+
+def _is_integral(value: Any) -> bool:
+    if isinstance(value, numbers.Integral):
+        return True
+    module = type(value).__module__
+    if module.startswith(("numpy", "torch")):
+        try:
+            return getattr(value, "ndim", 0) == 0 and float(value) == int(value)
+        except (TypeError, ValueError, OverflowError):
+            return False
+    return False
+
+
+def check_walltime(walltime: Any) -> float | None:
+    """Return ``walltime`` as float seconds since the epoch (None stays None)."""
+    if walltime is None:
+        return None
+    if isinstance(walltime, (int, float)) and not isinstance(walltime, bool):
+        return float(walltime)
+    raise BadInput("walltime", f"walltime must be float seconds, got {_short(walltime)}")
+
+
+def classify(value: Any, kind: Any = None) -> tuple[int, Any]:
+    """Return (point kind, payload) for a record's ``value``, honouring a forced ``kind``.
+
+    int, float, bool, numpy scalars and 0-d arrays or tensors become scalars (NaN and inf are
+    kept), str becomes text, arrays, tensors and lists of numbers with ndim >= 1 become histograms,
+    whose payload is (values, bins, max_bins) with the values copied here, so later in-place
+    updates by the caller do not change what is written.
+    """
+    if kind is not None:
+        forced = KINDS.get(kind) if isinstance(kind, str) else None
+        if forced is None:
+            raise BadInput("kind", f"kind must be one of {sorted(KINDS)}, got {_short(kind)}")
+        if forced == TEXT:
+            return TEXT, value if isinstance(value, str) else str(value)
+        if forced == HISTOGRAM:
+            return HISTOGRAM, (_array_copy(value), "tensorflow", None)
+        return SCALAR, _scalar(value)
+    t = type(value)
+    if t is float or t is int:
+        return SCALAR, value
+    if t is str:
+        return TEXT, value
+    if t is bool:
+        return SCALAR, float(value)
+    module = t.__module__
+    if module.startswith(("numpy", "torch", "jax")):
+        ndim = getattr(value, "ndim", 0)
+        if ndim == 0:
+            return SCALAR, _scalar(value)
+        return HISTOGRAM, (_array_copy(value), "tensorflow", None)
+    if isinstance(value, numbers.Real):
+        return SCALAR, float(value)
+    if isinstance(value, (list, tuple)):
+        return HISTOGRAM, (_array_copy(value), "tensorflow", None)
+    raise BadInput(
+        "value",
+        f"value of type {t.__name__} is not a number, str, array or tensor: {_short(value)}",
+    )
+
+
+def _scalar(value: Any) -> float:
+    try:
+        if type(value).__module__.startswith("torch"):
+            value = value.detach().cpu().item()
+        return float(value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise BadInput("value", f"value is not a scalar number: {_short(value)}") from exc
+
+
+def _array_copy(value: Any) -> Any:
+    import numpy as np
+
+    try:
+        if type(value).__module__.startswith("torch"):
+            value = value.detach().cpu().numpy()
+        array = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise BadInput("value", f"value is not an array of numbers: {_short(value)}") from exc
+    if array.ndim == 0:
+        array = array.reshape(1)
+    return array
+
+
+def snapshot(value: Any) -> Any:
+    """Return a numpy copy of an array or tensor, keeping its dtype (images depend on it)."""
+    import numpy as np
+
+    if type(value).__module__.startswith("torch"):
+        value = value.detach().cpu().numpy()
+    return np.array(value, copy=True)
+
+
+def metric_points(
+    metrics: Any, prefix: str | None, step: int | None, walltime: float | None
+) -> tuple[list[Point], list[BadInput]]:
+    """Turn a ``metrics`` mapping into scalar points; bad entries are returned, not raised."""
+    if not isinstance(metrics, Mapping):
+        bad = BadInput("metrics", f"metrics must be a mapping of numbers, got {_short(metrics)}")
+        return [], [bad]
+    points: list[Point] = []
+    errors: list[BadInput] = []
+    for name, value in metrics.items():
+        try:
+            key = check_tag(name if isinstance(name, str) else None)
+            tag = f"{prefix}/{key}" if prefix else key
+            kind, payload = classify(value)
+            if kind != SCALAR:
+                raise BadInput(
+                    "metrics-value", f"metrics[{name!r}] must be a number, got {_short(value)}"
+                )
+        except BadInput as exc:
+            if exc.key == "tag":
+                exc = BadInput(
+                    "metrics-key", f"metrics keys must be non-empty str, got {_short(name)}"
+                )
+            elif exc.key == "value":
+                exc = BadInput(
+                    "metrics-value", f"metrics[{name!r}] must be a number, got {_short(value)}"
+                )
+            errors.append(exc)
+            continue
+        points.append((SCALAR, tag, payload, step, walltime))
+    return points, errors
+
+
+def read_payload(
+    get: Any, default_walltime: float | None
+) -> tuple[list[Point], list[BadInput]] | None:
+    """Read tag/value/step/walltime/kind/metrics through ``get(key, default)``.
+
+    Returns None when the source carries neither ``value`` nor ``metrics`` (a plain message),
+    else the points and the problems found. Shared by the handler and the structlog processor.
+    """
+    value = get("value", _MISSING)
+    metrics = get("metrics", _MISSING)
+    if value is _MISSING and metrics is _MISSING:
+        return None
+    errors: list[BadInput] = []
+    try:
+        step = check_step(get("step", None))
+        walltime = check_walltime(get("walltime", None))
+    except BadInput as exc:
+        return [], [exc]
+    if walltime is None:
+        walltime = default_walltime
+    points: list[Point] = []
+    tag = get("tag", None)
+    if value is not _MISSING:
+        try:
+            checked = check_tag(tag)
+            kind, payload = classify(value, get("kind", None))
+            points.append((kind, checked, payload, step, walltime))
+        except BadInput as exc:
+            errors.append(exc)
+    if metrics is not _MISSING:
+        prefix = tag if isinstance(tag, str) and tag and value is _MISSING else None
+        more, bad = metric_points(metrics, prefix, step, walltime)
+        points.extend(more)
+        errors.extend(bad)
+    return points, errors
+
+
+_MISSING: Any = object()
+MISSING = _MISSING

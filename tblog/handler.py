@@ -1,0 +1,209 @@
+"""``TensorBoardHandler``: a ``logging.Handler`` that turns records into TensorBoard points."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from tblog import _run
+from tblog._encode import LOG, SCALAR
+from tblog._values import MISSING, read_payload
+from tblog.writer import RunWriter
+
+DEFAULT_TEXT_TAG = "logs/{levelname}"
+_OWN_LOGGERS = ("tblog", "tensorboardX")
+
+
+def _is_own_logger(name: str) -> bool:
+    """True for tblog's and tensorboardX's loggers, whose records must not feed the run."""
+    return any(name == own or name.startswith(own + ".") for own in _OWN_LOGGERS)
+
+
+class TensorBoardHandler(logging.Handler):
+    """A logging handler that writes records into a TensorBoard run.
+
+    - ``extra={"tag": "loss", "value": 0.23, "step": 10}`` becomes a scalar (an array or tensor
+      with ndim >= 1 a histogram, a str text); ``extra={"metrics": {...}, "step": n}`` one scalar
+      per key, namespaced ``f"{tag}/{key}"`` when a ``tag`` is given too.
+    - Any other record becomes text: the handler's formatted message, in a Markdown code block,
+      under ``text_tag`` with its own per-tag step counter.
+    - A missing step comes from ``with tblog.step(n):``, else a per-tag counter from 0.
+
+    ``emit`` only validates and queues; encoding and file I/O happen on the run's writer thread,
+    shared by every handler and writer aimed at the same directory (one event file per process).
+    Bad input never raises into the caller: one line on stderr per (logger, problem), and the
+    record's other points are still written.
+
+    Args:
+        logdir: The run directory; None means the active ``tblog.setup()`` run, else
+            ``runs/<YYYYmmdd-HHMMSS>_<host>`` (one per process), like tensorboardX.
+        level: The handler's level, an int or a name such as ``"INFO"``.
+        text_tag: Tag of the text written for plain messages, a ``str.format`` template over the
+            record's attributes (default ``"logs/{levelname}"``: TensorBoard shows 10 samples per
+            text tag unless started with ``--samples_per_plugin text=N``, so one tag per level
+            keeps rare warnings visible). ``"logs"`` gives one tag; None writes no text.
+        flush_secs: At most this many seconds pass between a record and its write to disk.
+        max_queue: Points queued for the writer thread before a logging call waits.
+        block_secs: How long a logging call waits for room in a full queue before the point is
+            dropped and counted.
+    """
+
+    def __init__(
+        self,
+        logdir: str | os.PathLike[str] | None = None,
+        level: int | str = logging.NOTSET,
+        *,
+        text_tag: str | None = DEFAULT_TEXT_TAG,
+        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+        max_queue: int = _run.DEFAULT_MAX_QUEUE,
+        block_secs: float = _run.DEFAULT_BLOCK_SECS,
+    ) -> None:
+        super().__init__(level)
+        if text_tag is not None:
+            _check_text_tag(text_tag)
+        self.text_tag = text_tag
+        self._writer: RunWriter | None = RunWriter(
+            logdir, flush_secs=flush_secs, max_queue=max_queue, block_secs=block_secs
+        )
+        self._run: _run.Run | None = self._writer._run  # noqa: SLF001 - the hot path skips a hop
+        self._logdir = self._writer.logdir
+        self._text_tags: dict[tuple[str, str], str] = {}
+        self._reported: set[tuple[str, str]] = set()
+
+    @property
+    def logdir(self) -> str:
+        """The run directory (absolute)."""
+        return self._logdir
+
+    @property
+    def writer(self) -> RunWriter:
+        """The handler's ``RunWriter`` (its counters, or direct ``add_*`` calls into the run).
+
+        Raises:
+            WriterClosedError: The handler is closed.
+        """
+        writer = self._writer
+        if writer is None:
+            from tblog.exceptions import WriterClosedError
+
+            msg = f"this TensorBoardHandler of {self._logdir} is closed"
+            raise WriterClosedError(msg)
+        return writer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue the record's points for the writer thread; never raises into the caller."""
+        try:
+            run = self._run
+            if run is None:
+                self._report(record, "closed", f"the handler of {self._logdir} is closed")
+                return
+            attrs = record.__dict__
+            value = attrs.get("value", MISSING)
+            if value is not MISSING:
+                # Fast path: one number with a str tag and an explicit int step.
+                tag = attrs.get("tag")
+                step = attrs.get("step")
+                vtype = value.__class__
+                if (
+                    (vtype is float or vtype is int)
+                    and step.__class__ is int
+                    and step >= 0
+                    and tag.__class__ is str
+                    and tag
+                    and "metrics" not in attrs
+                    and "kind" not in attrs
+                    and "walltime" not in attrs
+                ):
+                    run.put_scalar(tag, value, step, record.created)
+                    return
+            msg = record.msg
+            source = msg if msg.__class__ is dict else attrs  # structlog's wrap_for_formatter
+            payload = read_payload(source.get, record.created)
+            if payload is None:
+                name = record.name
+                if not (name.startswith(_OWN_LOGGERS) and _is_own_logger(name)):
+                    self._emit_text(run, record)
+                return
+            points, errors = payload
+            if points:
+                run.put_many(points)
+            for error in errors:
+                self._report(record, error.key, error.reason)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - stdlib convention: errors go to handleError
+            self.handleError(record)
+
+    def _emit_text(self, run: _run.Run, record: logging.LogRecord) -> None:
+        template = self.text_tag
+        if template is None:
+            return
+        key = (record.name, record.levelname)
+        tag = self._text_tags.get(key)
+        if tag is None:
+            tag = self._text_tags[key] = _format_text_tag(template, record)
+        run.put(LOG, tag, self.format(record), None, record.created, counted=True)
+
+    def _report(self, record: logging.LogRecord, key: str, reason: str) -> None:
+        """The handler's error path for bad input: one stderr line per (logger, problem).
+
+        Like ``handleError``, it is silent when ``logging.raiseExceptions`` is False.
+        """
+        seen = (record.name, key)
+        if seen in self._reported:
+            return
+        self._reported.add(seen)
+        if logging.raiseExceptions and sys.stderr is not None:
+            _run.report(
+                f"{reason} (logger {record.name!r}, {record.pathname}:{record.lineno}); "
+                "the point is skipped, the message and the rest of the run are kept"
+            )
+
+    def flush(self) -> None:
+        """Return once every point emitted before the call is on disk and readable."""
+        self.acquire()
+        try:
+            writer = self._writer
+            if writer is not None:
+                writer.flush()
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        """Flush and release this handler's share of the run; calling it twice is harmless."""
+        self.acquire()
+        try:
+            writer, self._writer, self._run = self._writer, None, None
+            if writer is not None:
+                writer.close()
+        finally:
+            try:
+                super().close()
+            finally:
+                self.release()
+
+    def __repr__(self) -> str:
+        level = logging.getLevelName(self.level)
+        return f"<{type(self).__name__} {self._logdir} ({level})>"
+
+
+def _check_text_tag(template: str) -> None:
+    record = logging.LogRecord("name", logging.INFO, __file__, 0, "", None, None)
+    if not isinstance(template, str) or not _format_text_tag(template, record, strict=True):
+        msg = f"text_tag must be a non-empty str or None, got {template!r}"
+        raise ValueError(msg)
+
+
+def _format_text_tag(template: str, record: logging.LogRecord, *, strict: bool = False) -> str:
+    if "{" not in template:
+        return template
+    try:
+        return template.format_map(record.__dict__)
+    except (KeyError, AttributeError, IndexError, ValueError) as exc:
+        if strict:
+            msg = f"text_tag {template!r} names an unknown record attribute: {exc}"
+            raise ValueError(msg) from exc
+        return template.split("{", 1)[0].rstrip("/") or "logs"
+

@@ -1,0 +1,343 @@
+"""The public face of a run's shared writer, with tensorboardX ``SummaryWriter`` method names."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from tblog import _run
+from tblog._encode import HISTOGRAM, SUMMARY, TEXT, constant, hparams_summaries, summary_builder
+from tblog._values import check_step, check_tag, check_walltime, classify, snapshot
+from tblog.exceptions import WriterClosedError
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class WriterStats:
+    """Counters of a run's writer, shared by every handler and facade aimed at the run.
+
+    Attributes:
+        written: Points written to the event file.
+        dropped: Points that could not be written (full queue, I/O error, unencodable value).
+        errors: I/O and encoding errors met by the writer thread.
+        queued: Points waiting for the writer thread now.
+    """
+
+    written: int
+    dropped: int
+    errors: int
+    queued: int
+
+
+class RunWriter:
+    """The shared writer of one run directory, for code that wants TensorBoard calls directly.
+
+    Every ``RunWriter``, ``TensorBoardHandler`` and processor aimed at the same directory in one
+    process shares a single background writer and a single event file. Method names and argument
+    order follow tensorboardX's ``SummaryWriter``; a missing ``global_step`` is resolved like a
+    record's step: the ``tblog.step`` context, else a per-tag counter starting at 0.
+
+    Options (``flush_secs``, ``max_queue``, ``block_secs``) take effect when the run is first
+    opened in the process; later writers of the same run share it as it is.
+
+    Args:
+        logdir: The run directory; None means the active ``tblog.setup()`` run, else the
+            process's default ``runs/<YYYYmmdd-HHMMSS>_<host>``.
+        flush_secs: At most this many seconds pass between a point and its write to disk.
+        max_queue: Points queued for the writer thread before a logging call waits.
+        block_secs: How long a logging call waits for room in a full queue before the point is
+            dropped and counted.
+    """
+
+    def __init__(
+        self,
+        logdir: PathLike | None = None,
+        *,
+        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+        max_queue: int = _run.DEFAULT_MAX_QUEUE,
+        block_secs: float = _run.DEFAULT_BLOCK_SECS,
+    ) -> None:
+        if logdir is None:
+            logdir = _run.active_logdir()
+        if flush_secs <= 0:
+            msg = f"flush_secs must be > 0, got {flush_secs!r}"
+            raise ValueError(msg)
+        if max_queue < 1:
+            msg = f"max_queue must be >= 1, got {max_queue!r}"
+            raise ValueError(msg)
+        self._run: _run.Run | None = _run.acquire(
+            logdir, flush_secs=flush_secs, max_queue=max_queue, block_secs=block_secs
+        )
+        self._logdir = self._run.logdir
+
+    # ---- state ----------------------------------------------------------------------------
+
+    @property
+    def logdir(self) -> str:
+        """The run directory (absolute)."""
+        run = self._run
+        return run.logdir if run is not None else self._logdir
+
+    def get_logdir(self) -> str:
+        """Return the run directory, like ``SummaryWriter.get_logdir()``."""
+        return self.logdir
+
+    @property
+    def file_path(self) -> str | None:
+        """The event file, or None before the first point is written."""
+        run = self._run
+        return run.path if run is not None else None
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called on this writer."""
+        return self._run is None
+
+    @property
+    def stats(self) -> WriterStats:
+        """The run's counters: points written, dropped, errors, and queued now."""
+        run = self._live()
+        return WriterStats(run.written, run.dropped, run.errors, len(run._queue))  # noqa: SLF001
+
+    def _live(self) -> _run.Run:
+        run = self._run
+        if run is None:
+            msg = f"this RunWriter of {self._logdir} is closed"
+            raise WriterClosedError(msg)
+        return run
+
+    # ---- SummaryWriter-style methods ------------------------------------------------------
+
+    def add_scalar(
+        self,
+        tag: str,
+        scalar_value: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Add one scalar point.
+
+        Args:
+            tag: The series name, e.g. ``"loss/train"``.
+            scalar_value: A number, numpy scalar or 0-d array/tensor (NaN and inf are kept).
+            global_step: The step; None resolves it (``tblog.step`` context, else per-tag count).
+            walltime: Seconds since the epoch; default now.
+
+        Raises:
+            ValueError: A bad tag, value, step or walltime (the message names it).
+            WriterClosedError: The writer is closed.
+        """
+        run = self._live()
+        kind, value = classify(scalar_value, "scalar")
+        run.put(kind, check_tag(tag), value, check_step(global_step), check_walltime(walltime))
+
+    def add_scalars(
+        self,
+        main_tag: str,
+        tag_scalar_dict: Mapping[str, Any],
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Add several scalars as ``main_tag/<key>`` series of this same run (no sub-runs).
+
+        Raises:
+            ValueError: A bad tag, value, step or walltime.
+            WriterClosedError: The writer is closed.
+        """
+        run = self._live()
+        prefix = check_tag(main_tag)
+        step = check_step(global_step)
+        wall = check_walltime(walltime)
+        if not isinstance(tag_scalar_dict, Mapping):
+            msg = f"tag_scalar_dict must be a mapping, got {type(tag_scalar_dict).__name__}"
+            raise ValueError(msg)
+        points = []
+        for key, value in tag_scalar_dict.items():
+            kind, number = classify(value, "scalar")
+            points.append((kind, f"{prefix}/{check_tag(key)}", number, step, wall))
+        run.put_many(points)
+
+    def add_text(
+        self,
+        tag: str,
+        text_string: str,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a text point, rendered by TensorBoard as Markdown.
+
+        Raises:
+            ValueError: A bad tag, step or walltime.
+            WriterClosedError: The writer is closed.
+        """
+        run = self._live()
+        if not isinstance(text_string, str):
+            msg = f"text_string must be a str, got {type(text_string).__name__}"
+            raise ValueError(msg)
+        run.put(TEXT, check_tag(tag), text_string, check_step(global_step), check_walltime(walltime))
+
+    def add_histogram(
+        self,
+        tag: str,
+        values: Any,
+        global_step: int | None = None,
+        bins: Any = "tensorflow",
+        walltime: float | None = None,
+        max_bins: int | None = None,
+    ) -> None:
+        """Add a histogram of ``values`` (array, tensor or sequence; NaN and inf are left out).
+
+        Args:
+            tag: The series name.
+            values: The values; copied now, so later in-place changes do not matter.
+            global_step: The step; None resolves it.
+            bins: ``"tensorflow"`` (exponential buckets), or anything ``np.histogram`` takes.
+            walltime: Seconds since the epoch; default now.
+            max_bins: Merge buckets down to at most this many.
+
+        Raises:
+            ValueError: A bad tag, value, step or walltime.
+            WriterClosedError: The writer is closed.
+        """
+        run = self._live()
+        _, (array, _, _) = classify(values, "histogram")
+        run.put(
+            HISTOGRAM,
+            check_tag(tag),
+            (array, bins, max_bins),
+            check_step(global_step),
+            check_walltime(walltime),
+        )
+
+    def add_image(
+        self,
+        tag: str,
+        img_tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        dataformats: str = "CHW",
+    ) -> None:
+        """Add an image (uint8 in [0, 255] or float in [0, 1]) laid out as ``dataformats``.
+
+        Raises:
+            ModuleNotFoundError: Pillow is missing (``pip install "tblog[image]"``).
+            ValueError: A bad tag, step or walltime.
+            WriterClosedError: The writer is closed.
+        """
+        run = self._live()
+        require("PIL", "image", "images")
+        from tensorboardX import summary
+
+        build = summary_builder(summary.image, check_tag(tag), snapshot(img_tensor), 1, dataformats)
+        run.put(SUMMARY, tag, build, check_step(global_step), check_walltime(walltime))
+
+    def add_hparams(
+        self,
+        hparam_dict: Mapping[str, Any],
+        metric_dict: Mapping[str, Any],
+        name: str | None = None,
+        global_step: int | None = None,
+    ) -> None:
+        """Record hyperparameters and their metrics in this same run (TensorBoard's HParams tab).
+
+        Unlike tensorboardX, no sub-run is made: the run itself is the HParams session, so its
+        scalars are linked to the hyperparameters. ``name`` is accepted for signature
+        compatibility and ignored.
+
+        Raises:
+            ValueError: The dicts are not mappings, or a metric is not a number.
+            WriterClosedError: The writer is closed.
+        """
+        del name
+        run = self._live()
+        if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
+            msg = "hparam_dict and metric_dict must be mappings"
+            raise ValueError(msg)
+        step = check_step(global_step)
+        metrics = []
+        for key, value in metric_dict.items():
+            kind, number = classify(value, "scalar")
+            metrics.append((kind, check_tag(key), number, step, None))
+        experiment, start, end = hparams_summaries(hparam_dict, metric_dict)
+        for summary in (experiment, start, end):
+            run.put(SUMMARY, "_hparams_", constant(summary), 0, None)
+        run.put_many(metrics)
+
+    def add_summary(
+        self, summary: Any, global_step: int | None = None, walltime: float | None = None
+    ) -> None:
+        """Add a prebuilt tensorboardX ``Summary`` proto (what ``FileWriter.add_summary`` takes).
+
+        Raises:
+            ValueError: A bad step or walltime.
+            WriterClosedError: The writer is closed.
+        """
+        run = self._live()
+        tag = summary.value[0].tag if len(summary.value) else "summary"
+        step, wall = check_step(global_step), check_walltime(walltime)
+        run.put(SUMMARY, tag, constant(summary), step, wall)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Return once every point added before the call is on disk and readable by TensorBoard.
+
+        Args:
+            timeout: Seconds to wait at most; None waits while the writer thread is alive.
+
+        Returns:
+            True if everything was written; False on timeout or a dead writer thread.
+        """
+        run = self._run
+        return True if run is None else run.flush(timeout)
+
+    def close(self) -> None:
+        """Flush and release this writer's share of the run; calling it twice is harmless."""
+        run, self._run = self._run, None
+        if run is not None:
+            _run.release(run)
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._run is None else "open"
+        return f"<RunWriter {self.logdir!r} {state}>"
+
+
+def get_writer(logdir: PathLike | None = None) -> RunWriter:
+    """Return a writer on the shared run of ``logdir``, from anywhere in the process.
+
+    Like tensorboardX's ``GlobalSummaryWriter.getSummaryWriter()``: every call for the same
+    directory writes into the same event file, and steps left out are counted per tag.
+
+    Args:
+        logdir: The run directory; None means the active ``tblog.setup()`` run, else the
+            process's default run directory.
+
+    Returns:
+        A RunWriter sharing the run; closing it releases only its own share.
+    """
+    return RunWriter(logdir)
+
+
+def require(module: str, extra: str, feature: str) -> None:
+    """Import ``module`` or raise ModuleNotFoundError naming the extra that installs it."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        msg = f'{feature} need {module}: pip install "tblog[{extra}]"'
+        raise ModuleNotFoundError(msg, name=module) from exc
+

@@ -1,0 +1,57 @@
+"""Shared fixtures: a clean logging and tblog state per test, and TensorBoard's own reader."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tblog import _run
+
+
+@pytest.fixture
+def logdir(tmp_path: Path) -> Path:
+    """A run directory that does not exist yet (tblog creates it on the first point)."""
+    return tmp_path / "runs" / "exp1"
+
+
+@pytest.fixture(autouse=True)
+def _clean_logging_and_runs() -> Iterator[None]:
+    """Restore the root logger and close every run a test left open."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    loggers = dict(logging.Logger.manager.loggerDict)
+    raise_exceptions = logging.raiseExceptions
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    for name in set(logging.Logger.manager.loggerDict) - set(loggers):
+        logger = logging.Logger.manager.loggerDict[name]
+        if isinstance(logger, logging.Logger):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+                handler.close()
+    logging.raiseExceptions = raise_exceptions
+    _run.close_all()
+    _run.set_active_logdir(None)
+
+
+@pytest.fixture
+def logger(request: pytest.FixtureRequest) -> logging.Logger:
+    """A fresh logger at INFO that does not propagate to the root."""
+    log = logging.getLogger(f"test.{request.node.name}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return log
+
+
+def pytest_configure(config: Any) -> None:
+    """Keep tests independent of a user's TensorBoard environment."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

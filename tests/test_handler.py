@@ -1,0 +1,356 @@
+"""TensorBoardHandler: the record contract, read back with TensorBoard's own loader."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+import logging.handlers
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tbread import event_files, read_run
+
+import tblog
+
+
+def test_issue_example_scalar_metrics_text_and_step_context(
+    logger: logging.Logger, logdir: Path
+) -> None:
+    """The README quickstart: a scalar, a metrics dict, a text line, a step from the context."""
+    handler = tblog.TensorBoardHandler(logdir=str(logdir))
+    logger.addHandler(handler)
+    logger.info("epoch", extra={"tag": "loss/train", "value": 0.23, "step": 10})
+    logger.info("eval", extra={"metrics": {"acc": 0.91, "f1": 0.88}, "step": 10})
+    logger.info("loaded %d images", 5000)
+    with tblog.step(11):
+        logger.info("lr", extra={"tag": "lr", "value": 3e-4})
+    handler.close()
+
+    run = read_run(logdir)
+    assert {"loss/train": [(10, pytest.approx(0.23))]} == {
+        "loss/train": run.scalars["loss/train"]
+    }
+    assert [(10, pytest.approx(0.91))] == run.scalars["acc"]
+    assert [(10, pytest.approx(0.88))] == run.scalars["f1"]
+    assert [(11, pytest.approx(3e-4))] == run.scalars["lr"]
+    assert {"logs/INFO": [(0, "```\nloaded 5000 images\n```")]} == run.texts
+
+
+def test_metrics_with_tag_are_namespaced(logger: logging.Logger, logdir: Path) -> None:
+    """``metrics`` plus ``tag`` writes ``tag/key`` series."""
+    handler = tblog.TensorBoardHandler(logdir)
+    logger.addHandler(handler)
+    logger.info("eval", extra={"tag": "val", "metrics": {"acc": 0.5, "loss": 2}, "step": 3})
+    handler.close()
+    assert {"val/acc": [(3, 0.5)], "val/loss": [(3, 2.0)]} == read_run(logdir).scalars
+
+
+def test_value_kinds_numpy_bool_str_and_histogram(logger: logging.Logger, logdir: Path) -> None:
+    """numpy scalars, 0-d arrays and bools are scalars, str is text, arrays are histograms."""
+    handler = tblog.TensorBoardHandler(logdir)
+    logger.addHandler(handler)
+    logger.info("", extra={"tag": "np64", "value": np.float64(1.5), "step": 1})
+    logger.info("", extra={"tag": "np32", "value": np.float32(2.5), "step": 1})
+    logger.info("", extra={"tag": "npint", "value": np.int64(7), "step": 1})
+    logger.info("", extra={"tag": "zero_d", "value": np.array(4.0), "step": 1})
+    logger.info("", extra={"tag": "flag", "value": True, "step": 1})
+    logger.info("", extra={"tag": "note", "value": "**hello**", "step": 2})
+    weights = np.arange(10.0)
+    logger.info("", extra={"tag": "weights", "value": weights, "step": 3})
+    weights[:] = -1  # changed after the call: the histogram keeps what was logged
+    logger.info("", extra={"tag": "forced", "value": 5, "kind": "text", "step": 4})
+    handler.close()
+
+    run = read_run(logdir)
+    assert [1.5, 2.5, 7.0, 4.0, 1.0] == [
+        run.values(t) [0] for t in ("np64", "np32", "npint", "zero_d", "flag")
+    ]
+    assert [(2, "**hello**")] == run.texts["note"]
+    assert [(4, "5")] == run.texts["forced"]
+    assert [(3, 10.0)] == run.histograms["weights"]
+
+
+def test_nan_and_inf_are_written_as_they_are_without_warnings(
+    logger: logging.Logger, logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NaN and +-inf are kept, with no message on stderr."""
+    handler = tblog.TensorBoardHandler(logdir)
+    logger.addHandler(handler)
+    for step, value in enumerate([math.nan, math.inf, -math.inf, 1e300]):
+        logger.info("", extra={"tag": "odd", "value": value, "step": step})
+    handler.close()
+    values = read_run(logdir).values("odd")
+    assert math.isnan(values[0])
+    assert [math.inf, -math.inf, math.inf] == values[1:]
+    assert "" == capsys.readouterr().err
+
+
+def test_missing_steps_count_per_tag_from_zero(logger: logging.Logger, logdir: Path) -> None:
+    """Without a step or context, each tag counts 0, 1, 2, ...; explicit steps move it on."""
+    handler = tblog.TensorBoardHandler(logdir)
+    logger.addHandler(handler)
+    for _ in range(3):
+        logger.info("", extra={"tag": "a", "value": 1.0})
+    logger.info("", extra={"tag": "b", "value": 1.0})
+    logger.info("", extra={"tag": "a", "value": 1.0, "step": 10})
+    logger.info("", extra={"tag": "a", "value": 1.0})
+    handler.close()
+    run = read_run(logdir)
+    assert [0, 1, 2, 10, 11] == run.steps("a")
+    assert [0] == run.steps("b")
+
+
+def test_text_lines_keep_their_own_counter_inside_a_step_context(
+    logger: logging.Logger, logdir: Path
+) -> None:
+    """Several log lines at one training step stay separate text points (no collapse)."""
+    handler = tblog.TensorBoardHandler(logdir)
+    logger.addHandler(handler)
+    with tblog.step(5):
+        logger.info("first")
+        logger.info("second")
+        logger.warning("careful")
+        logger.info("", extra={"tag": "loss", "value": 0.1})
+    handler.close()
+    run = read_run(logdir)
+    assert ["first", "second"] == [t.split("\n")[1] for _, t in run.texts["logs/INFO"]]
+    assert [0, 1] == run.steps("logs/INFO")
+    assert [0] == run.steps("logs/WARNING")
+    assert [5] == run.steps("loss")
+
+
+def test_text_uses_the_handlers_formatter_and_text_tag(
+    logger: logging.Logger, logdir: Path
+) -> None:
+    """Plain messages are formatted by the handler; ``text_tag`` may name record attributes."""
+    handler = tblog.TensorBoardHandler(logdir, text_tag="console/{name}")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.error("disk `almost` full ```")
+    handler.close()
+    run = read_run(logdir)
+    fence = "````"  # longer than any backtick run in the line, so Markdown cannot break out
+    assert {f"console/{logger.name}": [(0, f"{fence}\nERROR disk `almost` full ```\n{fence}")]} == (
+        run.texts
+    )
+
+
+def test_text_tag_none_writes_no_text(logger: logging.Logger, logdir: Path) -> None:
+    """``text_tag=None`` turns plain messages off; scalars still go through."""
+    handler = tblog.TensorBoardHandler(logdir, text_tag=None)
+    logger.addHandler(handler)
+    logger.info("not written")
+    logger.info("", extra={"tag": "x", "value": 1, "step": 0})
+    handler.close()
+    run = read_run(logdir)
+    assert {} == run.texts
+    assert [(0, 1.0)] == run.scalars["x"]
+
+
+def test_bad_text_tag_is_rejected_at_construction(logdir: Path) -> None:
+    """A text_tag naming no record attribute fails at construction, naming the template."""
+    with pytest.raises(ValueError, match="nope"):
+        tblog.TensorBoardHandler(logdir, text_tag="logs/{nope}")
+
+
+def test_level_filtering(logger: logging.Logger, logdir: Path) -> None:
+    """Records below the handler's level are not written."""
+    handler = tblog.TensorBoardHandler(logdir, level="WARNING")
+    logger.addHandler(handler)
+    logger.info("", extra={"tag": "low", "value": 1, "step": 0})
+    logger.warning("", extra={"tag": "high", "value": 2, "step": 0})
+    handler.close()
+    assert ["high"] == list(read_run(logdir).scalars)
+
+
+def test_bad_input_never_raises_reports_once_and_keeps_the_rest(
+    logger: logging.Logger, logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad tag/step/value/metrics: one stderr line per (logger, problem), good points kept."""
+    handler = tblog.TensorBoardHandler(logdir)
+    stream = io.StringIO()
+    file_log = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.addHandler(file_log)
+    for _ in range(3):
+        logger.info("bad step", extra={"tag": "x", "value": 1.0, "step": -1})
+    logger.info("bad value", extra={"tag": "x", "value": object(), "step": 1})
+    logger.info("bad tag", extra={"tag": "", "value": 1.0, "step": 1})
+    logger.info("float step", extra={"tag": "x", "value": 1.0, "step": 1.5})
+    logger.info("mixed", extra={"metrics": {"good": 1.0, "bad": "text", 3: 1.0}, "step": 2})
+    logger.info("not a dict", extra={"metrics": [1, 2]})
+    logger.info("good", extra={"tag": "x", "value": 2.0, "step": 5})
+    handler.close()
+
+    err = capsys.readouterr().err.splitlines()
+    assert 6 == len(err), err
+    assert all(line.startswith("tblog: ") for line in err)
+    assert any("step must be an int >= 0, got -1" in line for line in err)
+    assert any("tag must be a non-empty str" in line for line in err)
+    assert any("value of type object" in line for line in err)
+    assert any("metrics['bad'] must be a number" in line for line in err)
+    assert any("metrics keys must be non-empty str, got 3" in line for line in err)
+    assert any("metrics must be a mapping of numbers, got [1, 2]" in line for line in err)
+    assert all(logger.name in line for line in err)
+    run = read_run(logdir)
+    assert {"x": [(5, 2.0)], "good": [(2, 1.0)]} == run.scalars
+    assert 9 == len(stream.getvalue().splitlines())  # the file log got every message
+
+
+def test_bad_input_is_silent_when_raise_exceptions_is_off(
+    logger: logging.Logger, logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like handleError, the bad-input line follows ``logging.raiseExceptions``."""
+    logging.raiseExceptions = False
+    logger.addHandler(tblog.TensorBoardHandler(logdir))
+    logger.info("", extra={"tag": "x", "value": 1.0, "step": -1})
+    assert "" == capsys.readouterr().err
+
+
+def test_unexpected_errors_go_to_handle_error(
+    logger: logging.Logger, logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An error inside emit (a failing formatter) reaches handleError, not the caller."""
+
+    class Broken(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            raise ZeroDivisionError("formatter bug")
+
+    handler = tblog.TensorBoardHandler(logdir)
+    handler.setFormatter(Broken())
+    logger.addHandler(handler)
+    logger.info("plain message")  # must not raise
+    err = capsys.readouterr().err
+    assert "--- Logging error ---" in err
+    assert "ZeroDivisionError: formatter bug" in err
+
+
+def test_own_and_tensorboardx_records_are_ignored(logdir: Path) -> None:
+    """A handler on the root logger does not write tblog's or tensorboardX's own messages."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    handler = tblog.TensorBoardHandler(logdir)
+    root.addHandler(handler)
+    logging.getLogger("tensorboardX.summary").info("Summary name x is illegal")
+    logging.getLogger("tblog").info("internal")
+    logging.getLogger("tblogger").info("a user logger that only starts alike")
+    handler.close()
+    texts = read_run(logdir).texts
+    assert ["```\na user logger that only starts alike\n```"] == [t for _, t in texts["logs/INFO"]]
+
+
+def test_payload_in_a_dict_message_is_read(logger: logging.Logger, logdir: Path) -> None:
+    """A dict in ``record.msg`` (structlog's wrap_for_formatter) carries the payload."""
+    handler = tblog.TensorBoardHandler(logdir)
+    logger.addHandler(handler)
+    logger.info({"event": "train", "tag": "loss", "value": 0.5, "step": 4})
+    handler.close()
+    assert {"loss": [(4, 0.5)]} == read_run(logdir).scalars
+
+
+def test_records_that_crossed_a_process_boundary_are_read(logdir: Path) -> None:
+    """A record prepared by QueueHandler and pickled keeps its extras."""
+    queue_handler = logging.handlers.QueueHandler(queue=None)  # type: ignore[arg-type]
+    record = logging.LogRecord("w", logging.INFO, __file__, 1, "step %d", (3,), None)
+    record.tag, record.value, record.step = "loss", 0.25, 3
+    wire = pickle.loads(pickle.dumps(queue_handler.prepare(record)))
+    handler = tblog.TensorBoardHandler(logdir)
+    handler.handle(wire)
+    handler.close()
+    assert {"loss": [(3, 0.25)]} == read_run(logdir).scalars
+
+
+def test_dictconfig_class_and_factory(tmp_path: Path) -> None:
+    """``"class"`` and ``"()"`` construction in dictConfig, with plain keyword values."""
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(name)s: %(message)s"}},
+        "handlers": {
+            "tb": {
+                "class": "tblog.TensorBoardHandler",
+                "logdir": str(tmp_path / "a"),
+                "level": "INFO",
+                "formatter": "plain",
+                "text_tag": "logs",
+                "flush_secs": 0.5,
+            },
+            "tb2": {"()": "tblog.TensorBoardHandler", "logdir": str(tmp_path / "b")},
+        },
+        "loggers": {"dc": {"handlers": ["tb", "tb2"], "level": "DEBUG", "propagate": False}},
+    }
+    logging.config.dictConfig(json.loads(json.dumps(config)))
+    log = logging.getLogger("dc")
+    log.debug("below the handler level")
+    log.info("hello")
+    log.info("", extra={"tag": "loss", "value": 1.5, "step": 2})
+    handlers = list(log.handlers)
+    for handler in handlers:
+        log.removeHandler(handler)
+        handler.close()
+    a, b = read_run(tmp_path / "a"), read_run(tmp_path / "b")
+    assert {"logs": [(0, "```\ndc: hello\n```")]} == a.texts
+    assert {"loss": [(2, 1.5)]} == a.scalars == b.scalars
+    assert ([0], [0]) == (b.steps("logs/DEBUG"), b.steps("logs/INFO"))
+
+
+def test_two_handlers_and_a_writer_share_one_event_file(
+    logger: logging.Logger, logdir: Path
+) -> None:
+    """Everything aimed at one run in one process writes one event file."""
+    first = tblog.TensorBoardHandler(logdir)
+    second = tblog.TensorBoardHandler(str(logdir) + "/")
+    writer = tblog.get_writer(logdir)
+    logger.addHandler(first)
+    logging.getLogger("other").addHandler(second)
+    logger.info("", extra={"tag": "a", "value": 1})
+    logging.getLogger("other").warning("", extra={"tag": "b", "value": 2})
+    writer.add_scalar("c", 3)
+    first.close()
+    writer.close()
+    logging.getLogger("other").removeHandler(second)
+    second.close()
+    assert 1 == len(event_files(logdir))
+    assert {"a": [(0, 1.0)], "b": [(0, 2.0)], "c": [(0, 3.0)]} == read_run(logdir).scalars
+
+
+def test_flush_makes_points_readable_without_close(logger: logging.Logger, logdir: Path) -> None:
+    """After ``flush()`` returns, TensorBoard's loader sees every point emitted before it."""
+    handler = tblog.TensorBoardHandler(logdir, flush_secs=60)
+    logger.addHandler(handler)
+    for step in range(1000):
+        logger.info("", extra={"tag": "loss", "value": step / 1000, "step": step})
+    handler.flush()
+    assert list(range(1000)) == read_run(logdir).steps("loss")
+    handler.close()
+
+
+def test_close_twice_and_emit_after_close(
+    logger: logging.Logger, logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second close is harmless; a record after close is dropped with one line, no raise."""
+    handler = tblog.TensorBoardHandler(logdir)
+    logger.addHandler(handler)
+    logger.info("", extra={"tag": "x", "value": 1, "step": 0})
+    handler.close()
+    handler.close()
+    logger.info("", extra={"tag": "x", "value": 2, "step": 1})
+    logger.info("", extra={"tag": "x", "value": 3, "step": 2})
+    assert 1 == len(capsys.readouterr().err.splitlines())
+    assert [(0, 1.0)] == read_run(logdir).scalars["x"]
+    with pytest.raises(tblog.WriterClosedError):
+        _ = handler.writer
+
+
+def test_no_event_file_before_the_first_point(logdir: Path) -> None:
+    """Constructing a handler creates no file (and no directory) until something is logged."""
+    handler = tblog.TensorBoardHandler(logdir)
+    handler.flush()
+    assert not logdir.exists()
+    handler.close()
+    assert not logdir.exists()
