@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import datetime
 import os
@@ -14,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from tblog._encode import EVENT, SCALAR, ProtoEncoder, ScalarEncoder
+from tblog._encode import EVENT, SCALAR, BatchScalarEncoder, ProtoEncoder, ScalarEncoder
 
 #: The step set by ``with tblog.step(n):`` in the current context (thread or task).
 STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("tblog_step", default=None)
@@ -111,7 +112,10 @@ class Run:
         self._reported: set[str] = set()
         self._first_events = list(first_events)
         self._scalars = ScalarEncoder()
-        self._protos = ProtoEncoder()  # imports tensorboardX and numpy before the thread starts
+        # These import numpy and tensorboardX before the thread starts (a fork never catches the
+        # writer thread half-way through an import).
+        self._batch = BatchScalarEncoder(self._scalars)
+        self._protos = ProtoEncoder()
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
         self._start_thread()
@@ -287,29 +291,58 @@ class Run:
     def _drain(self) -> None:
         queue = self._queue
         popleft = queue.popleft
-        encode_scalar = self._scalars.encode
         encode = self._protos.event
         while queue:
             batch = [popleft() for _ in range(min(len(queue), _CHUNK))]
-            chunks: list[bytes] = []
-            append = chunks.append
-            for kind, tag, payload, step, walltime in batch:
+            kinds, tags, payloads, steps, walls = zip(*batch)
+            if kinds.count(SCALAR) == len(kinds):  # the common case: only scalars
+                chunks, count = self._encode_scalars(tags, payloads, steps, walls)
+                self._write(chunks, count)
+                continue
+            chunks, count = [], 0
+            start = 0
+            for i, kind in enumerate(kinds):
                 if kind == SCALAR:
-                    try:
-                        append(encode_scalar(tag, payload, step, walltime))
-                    except Exception as exc:  # noqa: BLE001 - one bad point must not stop the run
-                        self._encode_failed(tag, exc)
-                elif kind == FLUSH:
-                    self._write(chunks)
-                    chunks = []
-                    append = chunks.append
-                    payload.done.set()
-                else:
-                    try:
-                        append(encode(kind, tag, payload, step, walltime))
-                    except Exception as exc:  # noqa: BLE001
-                        self._encode_failed(tag, exc)
-            self._write(chunks)
+                    continue
+                if i > start:
+                    more, n = self._encode_scalars(
+                        tags[start:i], payloads[start:i], steps[start:i], walls[start:i]
+                    )
+                    chunks += more
+                    count += n
+                start = i + 1
+                if kind == FLUSH:
+                    self._write(chunks, count)
+                    chunks, count = [], 0
+                    payloads[i].done.set()
+                    continue
+                try:
+                    chunks.append(encode(kind, tags[i], payloads[i], steps[i], walls[i]))
+                    count += 1
+                except Exception as exc:  # noqa: BLE001 - one bad point must not stop the run
+                    self._encode_failed(tags[i], exc)
+            if start < len(kinds):
+                more, n = self._encode_scalars(
+                    tags[start:], payloads[start:], steps[start:], walls[start:]
+                )
+                chunks += more
+                count += n
+            self._write(chunks, count)
+
+    def _encode_scalars(
+        self, tags: Any, values: Any, steps: Any, walls: Any
+    ) -> tuple[list[bytes], int]:
+        """Encode scalar points in a batch; returns the framed chunks and the points they hold."""
+        try:
+            return self._batch.encode(tags, values, steps, walls), len(tags)
+        except Exception:  # noqa: BLE001 - find the bad point, keep the others
+            out = []
+            for point in zip(tags, values, steps, walls):
+                try:
+                    out.append(self._scalars.encode(*point))
+                except Exception as exc:  # noqa: BLE001
+                    self._encode_failed(point[0], exc)
+            return out, len(out)
 
     def _encode_failed(self, tag: str, exc: Exception) -> None:
         self.dropped += 1
@@ -320,11 +353,12 @@ class Run:
             f"{type(exc).__name__}: {exc}",
         )
 
-    def _write(self, chunks: list[bytes]) -> None:
+    def _write(self, chunks: list[bytes], count: int) -> None:
+        """Write framed records holding ``count`` points in one go (or count them dropped)."""
         if not chunks:
             return
         if self._fd is None and not self._open():
-            self.dropped += len(chunks)
+            self.dropped += count
             return
         data = b"".join(chunks)
         fd = self._fd
@@ -336,7 +370,7 @@ class Run:
                 view = view[n:]
         except OSError as exc:
             self._undo_partial_write(fd)
-            self.dropped += len(chunks)
+            self.dropped += count
             self.errors += 1
             if not self._failing:
                 self._failing = True
@@ -346,7 +380,7 @@ class Run:
                 )
             return
         self._offset += len(data)
-        self.written += len(chunks)
+        self.written += count
         if self._failing:
             self._failing = False
             report(f"writing to {self.path} works again")
@@ -360,30 +394,23 @@ class Run:
             self._close_file()
 
     def _open(self) -> bool:
-        global _file_seq
         try:
             os.makedirs(self.logdir, exist_ok=True)
             newest = max(
                 (n for n in os.listdir(self.logdir) if n.startswith(_EVENT_PREFIX)), default=""
             )
-            stamp = int(time.time())
-            host = socket.gethostname()
-            while True:
-                _file_seq += 1
-                name = f"{_EVENT_PREFIX}{stamp:010d}.{host}.{os.getpid()}.{_file_seq}"
-                if name <= newest:
-                    # Readers take files in name order: a new file must sort after every older one.
-                    stamp += 1
-                    continue
-                path = os.path.join(self.logdir, name)
-                try:
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                except FileExistsError:
-                    continue
-                break
+            path = self._create_file(newest)
             header = self._protos.file_version()
             header += b"".join(self._protos.event(EVENT, "", b, 0, 0.0) for b in self._first_events)
-            os.write(fd, header)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                if os.write(fd, header) != len(header):
+                    raise OSError(28, "short write of the file header")  # noqa: TRY301
+            except OSError:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                raise
         except OSError as exc:
             self.errors += 1
             if not self._failing:
@@ -397,6 +424,24 @@ class Run:
         self.path = path
         self._offset = len(header)
         return True
+
+    def _create_file(self, newest: str) -> str:
+        """Return a new event file path whose name sorts after ``newest`` (readers go by name)."""
+        global _file_seq
+        stamp = int(time.time())
+        host = socket.gethostname()
+        pid = os.getpid()
+        for _ in range(1000):
+            _file_seq += 1
+            name = f"{_EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{_file_seq}"
+            if name <= newest:
+                stamp += 1  # the same second, or a clock behind an older file's
+                continue
+            if not os.path.exists(os.path.join(self.logdir, name)):
+                return os.path.join(self.logdir, name)
+        # An existing name no timestamp of ours sorts after: extend it, which always sorts after.
+        _file_seq += 1
+        return os.path.join(self.logdir, f"{newest}.{host}.{pid}.{_file_seq}")
 
     def _check_file(self) -> None:
         fd = self._fd

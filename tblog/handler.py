@@ -92,6 +92,20 @@ class TensorBoardHandler(logging.Handler):
             raise WriterClosedError(msg)
         return writer
 
+    def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
+        """Filter the record, then emit it, without taking the handler's lock.
+
+        ``emit`` only appends to the run's queue, which is thread-safe on its own, so the
+        per-record lock round trip of ``Handler.handle`` buys nothing on this hot path.
+        ``flush()`` and ``close()`` still take the lock.
+        """
+        rv = self.filter(record)
+        if rv:
+            if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may return a record
+                record = rv
+            self.emit(record)
+        return rv
+
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record's points for the writer thread; never raises into the caller."""
         try:

@@ -1,0 +1,297 @@
+"""RunWriter and the shared run: SummaryWriter-style methods, and the traps of today's writers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tbread import event_files, read_run
+
+import tblog
+from tblog import _run
+
+
+def test_add_methods_write_into_one_run(logdir: Path) -> None:
+    """add_scalar/_scalars/_text/_histogram/_image/_hparams all land in the same run directory."""
+    with tblog.get_writer(logdir) as writer:
+        writer.add_scalar("loss", 0.5, 1)
+        writer.add_scalars("acc", {"train": 0.9, "val": 0.8}, 1)
+        writer.add_text("notes", "**bold**", 1)
+        writer.add_histogram("w", np.array([1.0, 2.0, np.nan, np.inf]), 1)
+        writer.add_image("img", np.zeros((3, 4, 5), dtype=np.uint8), 1)
+        writer.add_hparams({"lr": 0.1, "opt": "adam"}, {"hparam/acc": 0.7})
+    run = read_run(logdir)
+    assert {"loss": [(1, 0.5)], "acc/train": [(1, pytest.approx(0.9))],
+            "acc/val": [(1, pytest.approx(0.8))], "hparam/acc": [(0, pytest.approx(0.7))]} == (
+        run.scalars
+    )
+    assert {"notes": [(1, "**bold**")]} == run.texts
+    assert {"w": [(1, 2.0)]} == run.histograms  # NaN and inf are left out of a histogram
+    assert {"img": [(1, 5, 4)]} == run.images
+    assert {"_hparams_/experiment", "_hparams_/session_start_info",
+            "_hparams_/session_end_info"} == set(run.plugins["hparams"])
+    assert [str(logdir)] == [os.path.dirname(f) for f in event_files(logdir, recursive=True)]
+
+
+def test_missing_global_step_counts_per_tag_and_follows_the_context(logdir: Path) -> None:
+    """A missing ``global_step`` is resolved like a record's step."""
+    writer = tblog.get_writer(logdir)
+    writer.add_scalar("a", 1)
+    writer.add_scalar("a", 2)
+    with tblog.step(7):
+        writer.add_scalar("a", 3)
+        writer.add_scalar("b", 4)
+    writer.close()
+    run = read_run(logdir)
+    assert ([0, 1, 7], [7]) == (run.steps("a"), run.steps("b"))
+
+
+def test_bad_arguments_raise_value_error_naming_them(logdir: Path) -> None:
+    """Direct calls validate at the boundary and name the bad argument."""
+    writer = tblog.get_writer(logdir)
+    with pytest.raises(ValueError, match="tag must be a non-empty str"):
+        writer.add_scalar("", 1.0)
+    with pytest.raises(ValueError, match="step must be an int >= 0"):
+        writer.add_scalar("x", 1.0, -3)
+    with pytest.raises(ValueError, match="value is not a scalar number"):
+        writer.add_scalar("x", "abc")
+    with pytest.raises(ValueError, match="step must be an int >= 0"):
+        tblog.step(-1)
+    writer.close()
+    with pytest.raises(tblog.WriterClosedError, match="closed"):
+        writer.add_scalar("x", 1.0)
+
+
+def test_wall_time_is_real(logdir: Path) -> None:
+    """Points carry the time they were logged, never 0, unless a walltime is given."""
+    before = time.time()
+    writer = tblog.get_writer(logdir)
+    writer.add_scalar("now", 1.0, 0)
+    writer.add_scalar("then", 1.0, 0, walltime=1_000_000.0)
+    writer.close()
+    run = read_run(logdir)
+    assert sorted(run.wall_times)[0] == 1_000_000.0
+    assert before <= sorted(run.wall_times)[1] <= time.time()
+
+
+def test_flush_returns_only_when_the_data_is_on_disk(logdir: Path) -> None:
+    """Trap: flush() returning before the queue is written. Ours waits for the writer thread."""
+    writer = tblog.get_writer(logdir)
+    run = writer._run
+    assert run is not None
+    run.flush_secs = 3600.0  # no periodic write can help
+    for step in range(50_000):
+        writer.add_scalar("s", float(step), step)
+    assert writer.flush() is True
+    assert 50_000 == len(read_run(logdir).scalars["s"])
+    assert 0 == writer.stats.queued
+    writer.close()
+
+
+def test_periodic_flush_writes_without_being_asked(logdir: Path) -> None:
+    """Points reach disk within ``flush_secs`` with no flush() or close()."""
+    writer = tblog.RunWriter(logdir, flush_secs=0.2)
+    writer.add_scalar("x", 1.0, 0)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not event_files(logdir):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert {"x": [(0, 1.0)]} == read_run(logdir).scalars
+    writer.close()
+
+
+def test_two_writers_in_the_same_second_keep_both_files_in_order(logdir: Path) -> None:
+    """Trap: two writers created in the same second truncating each other's file."""
+    first = tblog.get_writer(logdir)
+    first.add_scalar("x", 1.0, 0)
+    first.close()
+    second = tblog.get_writer(logdir)
+    second.add_scalar("x", 2.0, 1)
+    second.close()
+    files = event_files(logdir)
+    assert 2 == len(files)
+    assert files == sorted(files)
+    assert [(0, 1.0), (1, 2.0)] == read_run(logdir).scalars["x"]
+
+
+def test_a_new_file_sorts_after_every_existing_one(logdir: Path) -> None:
+    """Files are read in name order: a new file must sort last even against a later name."""
+    logdir.mkdir(parents=True)
+    future = logdir / "events.out.tfevents.9999999999.zzz.99999.99"
+    future.write_bytes(b"")
+    writer = tblog.get_writer(logdir)
+    writer.add_scalar("x", 1.0, 0)
+    writer.close()
+    files = event_files(logdir)
+    assert str(future) == files[0]
+    assert 2 == len(files)
+
+
+def test_an_io_error_neither_kills_the_writer_nor_blocks_callers(
+    logdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Trap: a writer thread that dies on an I/O error and then blocks every caller."""
+    writer = tblog.get_writer(logdir)
+    writer.add_scalar("x", 0.0, 0)
+    assert writer.flush()
+    real_write = os.write
+    failing = threading.Event()
+    failing.set()
+
+    def flaky_write(fd: int, data: bytes) -> int:
+        if failing.is_set():
+            # Half a batch reaches the disk, then the disk is full: a torn record.
+            real_write(fd, bytes(data)[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(_run.os, "write", flaky_write)
+    writer.add_scalar("x", 1.0, 1)
+    writer.add_scalar("x", 2.0, 2)
+    assert writer.flush(timeout=5) is True  # returns, does not hang
+    failing.clear()
+    writer.add_scalar("x", 3.0, 3)
+    assert writer.flush(timeout=5) is True
+    stats = writer.stats
+    writer.close()
+
+    err = capsys.readouterr().err
+    assert "No space left on device" in err
+    assert "works again" in err
+    assert (2, 2) == (stats.written, stats.dropped)
+    # The torn half-record was cut away: TensorBoard reads past the failure.
+    assert [(0, 0.0), (3, 3.0)] == read_run(logdir).scalars["x"]
+
+
+def test_an_uncreatable_run_directory_is_reported_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run directory under a regular file: one message, points counted as dropped."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    writer = tblog.get_writer(blocker / "run")
+    for step in range(3):
+        writer.add_scalar("x", 1.0, step)
+        writer.flush()
+    assert 3 == writer.stats.dropped
+    writer.close()
+    err = capsys.readouterr().err.splitlines()
+    assert 1 == len(err)
+    assert "cannot create an event file in" in err[0]
+
+
+def test_a_deleted_event_file_is_noticed_and_replaced(logdir: Path) -> None:
+    """Writes into a removed file would vanish silently: a new file takes over."""
+    writer = tblog.RunWriter(logdir, flush_secs=0.05)
+    writer.add_scalar("x", 1.0, 0)
+    writer.flush()
+    for path in event_files(logdir):
+        os.remove(path)
+    os.rmdir(logdir)
+    time.sleep(0.3)  # a periodic pass notices the removal
+    writer.add_scalar("x", 2.0, 1)
+    writer.close()
+    assert [(1, 2.0)] == read_run(logdir).scalars["x"]
+
+
+def test_import_tblog_stays_light() -> None:
+    """``import tblog`` imports none of tensorboardX, numpy, structlog, torch."""
+    code = (
+        "import sys, tblog; "
+        "print(sorted(m for m in ('tensorboardX', 'numpy', 'structlog', 'torch') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "[]" == out.stdout.strip()
+
+
+def _run_script(tmp_path: Path, body: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(body))
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=timeout,
+        cwd=tmp_path, check=False,
+    )
+
+
+def test_exit_without_close_loses_nothing_with_one_exit_hook(tmp_path: Path) -> None:
+    """Trap: an atexit hook per writer. One hook drains every run before logging.shutdown."""
+    result = _run_script(
+        tmp_path,
+        """
+        import atexit, logging, tblog
+        registered = []
+        real = atexit.register
+        atexit.register = lambda f, *a, **k: (registered.append(f), real(f, *a, **k))[1]
+        for i in range(5):
+            log = logging.getLogger(f"l{i}")
+            log.addHandler(tblog.TensorBoardHandler(f"runs/r{i % 2}", flush_secs=3600))
+            log.setLevel(logging.INFO)
+            for step in range(2000):
+                log.info("", extra={"tag": f"t{i}", "value": step, "step": step})
+        print(sum(str(getattr(f, "__module__", "")).startswith("tblog") for f in registered))
+        """,
+    )
+    assert 0 == result.returncode, result.stderr
+    assert "1" == result.stdout.strip()
+    r0, r1 = read_run(tmp_path / "runs/r0"), read_run(tmp_path / "runs/r1")
+    assert {"t0", "t2", "t4"} == set(r0.scalars)
+    assert {"t1", "t3"} == set(r1.scalars)
+    assert all(2000 == len(v) for v in [*r0.scalars.values(), *r1.scalars.values()])
+    assert 1 == len(event_files(tmp_path / "runs/r0"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_writes_to_its_own_sub_run(tmp_path: Path) -> None:
+    """After fork the child never writes into the parent's file; both finish, nothing is lost."""
+    result = _run_script(
+        tmp_path,
+        """
+        import logging, os, tblog
+        log = logging.getLogger("train")
+        log.setLevel(logging.INFO)
+        log.addHandler(tblog.TensorBoardHandler("runs/exp", flush_secs=3600))
+        for step in range(100):
+            log.info("", extra={"tag": "parent", "value": step, "step": step})
+        pid = os.fork()
+        if pid == 0:
+            for step in range(50):
+                log.info("", extra={"tag": "child", "value": step, "step": step})
+            logging.shutdown()
+            os._exit(0)
+        for step in range(100, 200):
+            log.info("", extra={"tag": "parent", "value": step, "step": step})
+        _, status = os.waitpid(pid, 0)
+        print(pid, status)
+        """,
+    )
+    assert 0 == result.returncode, result.stderr
+    child_pid, status = result.stdout.split()
+    assert "0" == status
+    parent = read_run(tmp_path / "runs/exp")
+    child = read_run(tmp_path / f"runs/exp/child_{child_pid}")
+    assert {"parent": list(range(200))} == {t: parent.steps(t) for t in parent.scalars}
+    assert {"child": list(range(50))} == {t: child.steps(t) for t in child.scalars}
+    assert 1 == len(event_files(tmp_path / "runs/exp"))
+
+
+def test_concurrent_threads_lose_nothing_and_never_duplicate_steps(logdir: Path) -> None:
+    """Threads sharing a tag with counted steps get 0..N-1 exactly once, in file order."""
+    writer = tblog.get_writer(logdir)
+    threads = [
+        threading.Thread(target=lambda: [writer.add_scalar("shared", 1.0) for _ in range(2000)])
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert list(range(8000)) == read_run(logdir).steps("shared")
