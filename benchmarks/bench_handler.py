@@ -45,7 +45,7 @@ class SummaryWriterHandler(logging.Handler):
         """Write the record's scalar through the SummaryWriter."""
         try:
             self.writer.add_scalar(record.tag, record.value, record.step)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - stdlib convention
+        except Exception:
             self.handleError(record)
 
     def close(self) -> None:
@@ -61,7 +61,7 @@ def variants() -> dict[str, Factory]:
     found: dict[str, Factory] = {
         "(a) NullHandler": lambda d: logging.NullHandler(),
         "(b) FileHandler": lambda d: logging.FileHandler(os.path.join(d, "log.txt")),
-        "(c) tblog.TensorBoardHandler": lambda d: tblog.TensorBoardHandler(d),
+        "(c) tblog.TensorBoardHandler": tblog.TensorBoardHandler,
         "(d) Handler+tensorboardX": lambda d: SummaryWriterHandler(SummaryWriter, d),
     }
     if importlib.util.find_spec("torch") is not None:
@@ -106,25 +106,33 @@ def main(argv: list[str] | None = None) -> int:
         for label in labels:  # warm-up: imports, first files
             time_once(found[label], min(args.records, 2000), root)
         for rep in range(args.repeats):
-            order = labels[rep % len(labels):] + labels[: rep % len(labels)]
+            order = labels[rep % len(labels) :] + labels[: rep % len(labels)]
             for label in order:
                 samples[label].append(time_once(found[label], args.records, root))
-                print(f"  rep {rep + 1}/{args.repeats} {label}: "
-                      f"{samples[label][-1] / args.records * 1e6:.2f} us", file=sys.stderr)
+                print(
+                    f"  rep {rep + 1}/{args.repeats} {label}: "
+                    f"{samples[label][-1] / args.records * 1e6:.2f} us",
+                    file=sys.stderr,
+                )
 
     us = {label: statistics.median(s) / args.records * 1e6 for label, s in samples.items()}
     floor, ours = us["(a) NullHandler"], us["(c) tblog.TensorBoardHandler"]
-    print(f"\n{args.records} records x {args.repeats} repetitions, median; "
-          f"Python {platform.python_version()}, {os.cpu_count()} cores\n")
+    print(
+        f"\n{args.records} records x {args.repeats} repetitions, median; "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores\n"
+    )
     print("| handler | us/record | x NullHandler | x tblog |")
     print("|---|---:|---:|---:|")
     for label in labels:
         print(f"| {label} | {us[label]:.2f} | {us[label] / floor:.2f} | {us[label] / ours:.2f} |")
     print()
-    print(f"target (c) <= 1.5x (a): {ours / floor:.2f}x  "
-          f"{'met' if ours / floor <= 1.5 else 'MISSED'}")
-    print(f"target (c) faster than (b): {us['(b) FileHandler'] / ours:.2f}x  "
-          f"{'met' if ours < us['(b) FileHandler'] else 'MISSED'}")
+    print(
+        f"target (c) <= 1.5x (a): {ours / floor:.2f}x  {'met' if ours / floor <= 1.5 else 'MISSED'}"
+    )
+    print(
+        f"target (c) faster than (b): {us['(b) FileHandler'] / ours:.2f}x  "
+        f"{'met' if ours < us['(b) FileHandler'] else 'MISSED'}"
+    )
     ratio = us["(d) Handler+tensorboardX"] / ours
     print(f"target (d)/(c) >= 7: {ratio:.1f}  {'met' if ratio >= 7 else 'MISSED'}")
     return 0

@@ -47,9 +47,12 @@ def train(epochs: int, batch_size: int, lr: float, seed: int) -> float:
             step += 1
         p_val = 1.0 / (1.0 + np.exp(-(x_val @ weights + bias)))
         accuracy = float(np.mean((p_val > 0.5) == y_val))
-        val_loss = float(-np.mean(y_val * np.log(p_val + 1e-9) + (1 - y_val) * np.log(1 - p_val + 1e-9)))
+        val_loss = float(
+            -np.mean(y_val * np.log(p_val + 1e-9) + (1 - y_val) * np.log(1 - p_val + 1e-9))
+        )
         log.info(
-            "epoch %d done", epoch,
+            "epoch %d done",
+            epoch,
             extra={"tag": "val", "metrics": {"accuracy": accuracy, "loss": val_loss}, "step": step},
         )
         log.info("weights", extra={"tag": "weights", "value": weights, "step": epoch})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import struct
@@ -58,10 +59,10 @@ def _len_delimited(field_key: int, payload: bytes) -> bytes:
 
 def _clamp_f32(value: Any) -> float:
     """Map a finite value beyond float32's range to +-inf, as a float32 cast does."""
-    value = float(value)
-    if math.isfinite(value) and abs(value) > _FLOAT32_MAX:
-        return math.copysign(math.inf, value)
-    return value
+    number = float(value)
+    if math.isfinite(number) and abs(number) > _FLOAT32_MAX:
+        return math.copysign(math.inf, number)
+    return number
 
 
 class ScalarEncoder:
@@ -98,24 +99,29 @@ class ScalarEncoder:
         entries = self._tags.get(tag)
         try:
             if step < 0x80:
-                entry = entries[1] if entries else None  # type: ignore[index]
+                entry = entries[1] if entries else None
                 pack, header, rest = entry or self._entry(tag, 1)
                 data = pack(9, walltime, 0x10, step, rest, value)
             elif step < 0x4000:
-                entry = entries[2] if entries else None  # type: ignore[index]
+                entry = entries[2] if entries else None
                 pack, header, rest = entry or self._entry(tag, 2)
                 data = pack(9, walltime, 0x10, (step & 0x7F) | 0x80, step >> 7, rest, value)
             elif step < 0x200000:
-                entry = entries[3] if entries else None  # type: ignore[index]
+                entry = entries[3] if entries else None
                 pack, header, rest = entry or self._entry(tag, 3)
                 data = pack(
-                    9, walltime, 0x10,
-                    (step & 0x7F) | 0x80, ((step >> 7) & 0x7F) | 0x80, step >> 14,
-                    rest, value,
+                    9,
+                    walltime,
+                    0x10,
+                    (step & 0x7F) | 0x80,
+                    ((step >> 7) & 0x7F) | 0x80,
+                    step >> 14,
+                    rest,
+                    value,
                 )
             else:
                 v = varint(step)
-                entry = entries[len(v)] if entries else None  # type: ignore[index]
+                entry = entries[len(v)] if entries else None
                 pack, header, rest = entry or self._entry(tag, len(v))
                 data = pack(9, walltime, 0x10, *(v if len(v) <= 4 else (v,)), rest, value)
         except (OverflowError, struct.error):
@@ -152,7 +158,7 @@ class BatchScalarEncoder:
         """Return framed records for the points (tags[i], values[i], steps[i], walls[i])."""
         n = len(tags)
         if n < 8:
-            return [self._single.encode(*point) for point in zip(tags, values, steps, walls)]
+            return [self._single.encode(*p) for p in zip(tags, values, steps, walls, strict=True)]
         np = self._np
         try:
             with np.errstate(over="ignore", invalid="ignore"):
@@ -160,7 +166,7 @@ class BatchScalarEncoder:
             step_arr = np.array(steps, dtype=np.uint64)
             wall_arr = np.array(walls, dtype=np.float64)
         except (OverflowError, ValueError, TypeError):
-            return [self._single.encode(*point) for point in zip(tags, values, steps, walls)]
+            return [self._single.encode(*p) for p in zip(tags, values, steps, walls, strict=True)]
         first = tags[0]
         if tags.count(first) == n:
             groups: list[tuple[str, Any]] = [(first, None)]
@@ -181,7 +187,7 @@ class BatchScalarEncoder:
             widths = 1 + np.searchsorted(self._powers, g_steps, side="right")
             cuts = np.flatnonzero(widths[1:] != widths[:-1]) + 1
             bounds = [0, *cuts.tolist(), len(widths)]
-            for lo, hi in zip(bounds[:-1], bounds[1:]):
+            for lo, hi in itertools.pairwise(bounds):
                 out.append(
                     self._run(tag, int(widths[lo]), g_steps[lo:hi], g_walls[lo:hi], g_values[lo:hi])
                 )
@@ -237,7 +243,7 @@ class BatchScalarEncoder:
         records["crc"] = (((crcs >> np.uint64(15)) | (crcs << np.uint64(17))) + _MASK_DELTA) & (
             0xFFFFFFFF
         )
-        return records.tobytes()
+        return bytes(records.tobytes())
 
 
 class ProtoEncoder:

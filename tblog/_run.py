@@ -1,4 +1,4 @@
-"""The shared writer core of one run directory: steps, queue, writer thread, files, exit and fork."""
+"""The shared writer of one run directory: steps, queue, writer thread, files, exit and fork."""
 
 from __future__ import annotations
 
@@ -47,11 +47,9 @@ class _FlushMarker:
 
 def report(message: str) -> None:
     """Write one ``tblog:`` line on stderr; never raises (stderr may be closed at exit)."""
-    try:
+    with contextlib.suppress(Exception):  # a report must never become an error of its own
         sys.stderr.write(f"tblog: {message}\n")
         sys.stderr.flush()
-    except Exception:  # noqa: BLE001 - a report must never become an error of its own
-        pass
 
 
 def default_logdir() -> str:
@@ -169,7 +167,8 @@ class Run:
         now = time.time()
         with self._lock:
             nxt = self._next
-            for kind, tag, payload, step, walltime in points:
+            for kind, tag, payload, given, walltime in points:
+                step = given
                 if step is None:
                     step = context_step if context_step is not None else nxt.get(tag, 0)
                 nxt[tag] = step + 1
@@ -294,7 +293,7 @@ class Run:
         encode = self._protos.event
         while queue:
             batch = [popleft() for _ in range(min(len(queue), _CHUNK))]
-            kinds, tags, payloads, steps, walls = zip(*batch)
+            kinds, tags, payloads, steps, walls = zip(*batch, strict=True)
             if kinds.count(SCALAR) == len(kinds):  # the common case: only scalars
                 chunks, count = self._encode_scalars(tags, payloads, steps, walls)
                 self._write(chunks, count)
@@ -337,10 +336,10 @@ class Run:
             return self._batch.encode(tags, values, steps, walls), len(tags)
         except Exception:  # noqa: BLE001 - find the bad point, keep the others
             out = []
-            for point in zip(tags, values, steps, walls):
+            for point in zip(tags, values, steps, walls, strict=True):
                 try:
                     out.append(self._scalars.encode(*point))
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001, PERF203 - the slow path finding a bad point
                     self._encode_failed(point[0], exc)
             return out, len(out)
 
@@ -461,10 +460,8 @@ class Run:
     def _close_file(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
     # ---- fork -----------------------------------------------------------------------------
 
@@ -475,10 +472,8 @@ class Run:
         self._queue = deque()  # the parent writes what it had queued
         fd, self._fd = self._fd, None
         if fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)  # the child's copy of the descriptor only
-            except OSError:
-                pass
         self.logdir = os.path.join(self.logdir, f"child_{os.getpid()}")
         self.path = None
         self._offset = 0
@@ -537,12 +532,12 @@ def close_all(timeout: float = EXIT_TIMEOUT_SECS) -> None:
 def _before_fork() -> None:
     _registry_lock.acquire()
     for run in _registry.values():
-        run._lock.acquire()  # noqa: SLF001 - the fork hooks are part of Run
+        run._lock.acquire()
 
 
 def _after_fork_in_parent() -> None:
     for run in _registry.values():
-        run._lock.release()  # noqa: SLF001
+        run._lock.release()
     _registry_lock.release()
 
 
@@ -550,7 +545,7 @@ def _after_fork_in_child() -> None:
     global _registry_lock
     _registry_lock = threading.Lock()
     for run in _registry.values():
-        run._reset_in_child()  # noqa: SLF001
+        run._reset_in_child()
 
 
 if hasattr(os, "register_at_fork"):

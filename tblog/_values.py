@@ -14,7 +14,7 @@ KINDS = {"scalar": SCALAR, "text": TEXT, "histogram": HISTOGRAM}
 Point = tuple[int, str, Any, "int | None", "float | None"]
 
 
-class BadInput(ValueError):
+class PointError(ValueError):
     """A value, tag or step that cannot become a point; ``reason`` is its one-line description."""
 
     def __init__(self, key: str, reason: str) -> None:
@@ -29,10 +29,10 @@ def _short(value: Any) -> str:
 
 
 def check_tag(tag: Any) -> str:
-    """Return ``tag`` if it is a non-empty str, else raise BadInput naming it."""
+    """Return ``tag`` if it is a non-empty str, else raise PointError naming it."""
     if type(tag) is str and tag:
         return tag
-    raise BadInput("tag", f"tag must be a non-empty str, got {_short(tag)}")
+    raise PointError("tag", f"tag must be a non-empty str, got {_short(tag)}")
 
 
 def check_step(step: Any) -> int | None:
@@ -43,10 +43,10 @@ def check_step(step: Any) -> int | None:
         if step >= 0:
             return step
     elif not isinstance(step, bool) and _is_integral(step):
-        step = int(step)
-        if step >= 0:
-            return step
-    raise BadInput("step", f"step must be an int >= 0, got {_short(step)}")
+        number = int(step)
+        if number >= 0:
+            return number
+    raise PointError("step", f"step must be an int >= 0, got {_short(step)}")
 
 
 def _is_integral(value: Any) -> bool:
@@ -67,10 +67,10 @@ def check_walltime(walltime: Any) -> float | None:
         return None
     if isinstance(walltime, (int, float)) and not isinstance(walltime, bool):
         return float(walltime)
-    raise BadInput("walltime", f"walltime must be float seconds, got {_short(walltime)}")
+    raise PointError("walltime", f"walltime must be float seconds, got {_short(walltime)}")
 
 
-def classify(value: Any, kind: Any = None) -> tuple[int, Any]:
+def classify(value: Any, kind: Any = None) -> tuple[int, Any]:  # noqa: PLR0911 - one per kind
     """Return (point kind, payload) for a record's ``value``, honouring a forced ``kind``.
 
     int, float, bool, numpy scalars and 0-d arrays or tensors become scalars (NaN and inf are
@@ -81,7 +81,7 @@ def classify(value: Any, kind: Any = None) -> tuple[int, Any]:
     if kind is not None:
         forced = KINDS.get(kind) if isinstance(kind, str) else None
         if forced is None:
-            raise BadInput("kind", f"kind must be one of {sorted(KINDS)}, got {_short(kind)}")
+            raise PointError("kind", f"kind must be one of {sorted(KINDS)}, got {_short(kind)}")
         if forced == TEXT:
             return TEXT, value if isinstance(value, str) else str(value)
         if forced == HISTOGRAM:
@@ -104,7 +104,7 @@ def classify(value: Any, kind: Any = None) -> tuple[int, Any]:
         return SCALAR, float(value)
     if isinstance(value, (list, tuple)):
         return HISTOGRAM, (_array_copy(value), "tensorflow", None)
-    raise BadInput(
+    raise PointError(
         "value",
         f"value of type {t.__name__} is not a number, str, array or tensor: {_short(value)}",
     )
@@ -116,7 +116,7 @@ def _scalar(value: Any) -> float:
             value = value.detach().cpu().item()
         return float(value)
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise BadInput("value", f"value is not a scalar number: {_short(value)}") from exc
+        raise PointError("value", f"value is not a scalar number: {_short(value)}") from exc
 
 
 def _array_copy(value: Any) -> Any:
@@ -127,7 +127,7 @@ def _array_copy(value: Any) -> Any:
             value = value.detach().cpu().numpy()
         array = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise BadInput("value", f"value is not an array of numbers: {_short(value)}") from exc
+        raise PointError("value", f"value is not an array of numbers: {_short(value)}") from exc
     if array.ndim == 0:
         array = array.reshape(1)
     return array
@@ -144,32 +144,35 @@ def snapshot(value: Any) -> Any:
 
 def metric_points(
     metrics: Any, prefix: str | None, step: int | None, walltime: float | None
-) -> tuple[list[Point], list[BadInput]]:
+) -> tuple[list[Point], list[PointError]]:
     """Turn a ``metrics`` mapping into scalar points; bad entries are returned, not raised."""
     if not isinstance(metrics, Mapping):
-        bad = BadInput("metrics", f"metrics must be a mapping of numbers, got {_short(metrics)}")
+        bad = PointError("metrics", f"metrics must be a mapping of numbers, got {_short(metrics)}")
         return [], [bad]
     points: list[Point] = []
-    errors: list[BadInput] = []
+    errors: list[PointError] = []
     for name, value in metrics.items():
         try:
             key = check_tag(name if isinstance(name, str) else None)
             tag = f"{prefix}/{key}" if prefix else key
             kind, payload = classify(value)
-            if kind != SCALAR:
-                raise BadInput(
-                    "metrics-value", f"metrics[{name!r}] must be a number, got {_short(value)}"
-                )
-        except BadInput as exc:
+        except PointError as exc:
             if exc.key == "tag":
-                exc = BadInput(
+                exc = PointError(
                     "metrics-key", f"metrics keys must be non-empty str, got {_short(name)}"
                 )
             elif exc.key == "value":
-                exc = BadInput(
+                exc = PointError(
                     "metrics-value", f"metrics[{name!r}] must be a number, got {_short(value)}"
                 )
             errors.append(exc)
+            continue
+        if kind != SCALAR:
+            errors.append(
+                PointError(
+                    "metrics-value", f"metrics[{name!r}] must be a number, got {_short(value)}"
+                )
+            )
             continue
         points.append((SCALAR, tag, payload, step, walltime))
     return points, errors
@@ -177,7 +180,7 @@ def metric_points(
 
 def read_payload(
     get: Any, default_walltime: float | None
-) -> tuple[list[Point], list[BadInput]] | None:
+) -> tuple[list[Point], list[PointError]] | None:
     """Read tag/value/step/walltime/kind/metrics through ``get(key, default)``.
 
     Returns None when the source carries neither ``value`` nor ``metrics`` (a plain message),
@@ -187,11 +190,11 @@ def read_payload(
     metrics = get("metrics", _MISSING)
     if value is _MISSING and metrics is _MISSING:
         return None
-    errors: list[BadInput] = []
+    errors: list[PointError] = []
     try:
         step = check_step(get("step", None))
         walltime = check_walltime(get("walltime", None))
-    except BadInput as exc:
+    except PointError as exc:
         return [], [exc]
     if walltime is None:
         walltime = default_walltime
@@ -202,7 +205,7 @@ def read_payload(
             checked = check_tag(tag)
             kind, payload = classify(value, get("kind", None))
             points.append((kind, checked, payload, step, walltime))
-        except BadInput as exc:
+        except PointError as exc:
             errors.append(exc)
     if metrics is not _MISSING:
         prefix = tag if isinstance(tag, str) and tag and value is _MISSING else None

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any
 
 from tblog import _run
-from tblog._encode import LOG, SCALAR
+from tblog._encode import LOG
 from tblog._values import MISSING, read_payload
 from tblog.writer import RunWriter
 
@@ -67,7 +66,7 @@ class TensorBoardHandler(logging.Handler):
         self._writer: RunWriter | None = RunWriter(
             logdir, flush_secs=flush_secs, max_queue=max_queue, block_secs=block_secs
         )
-        self._run: _run.Run | None = self._writer._run  # noqa: SLF001 - the hot path skips a hop
+        self._run: _run.Run | None = self._writer._run
         self._logdir = self._writer.logdir
         self._text_tags: dict[tuple[str, str], str] = {}
         self._reported: set[tuple[str, str]] = set()
@@ -220,4 +219,3 @@ def _format_text_tag(template: str, record: logging.LogRecord, *, strict: bool =
             msg = f"text_tag {template!r} names an unknown record attribute: {exc}"
             raise ValueError(msg) from exc
         return template.split("{", 1)[0].rstrip("/") or "logs"
-

@@ -101,7 +101,7 @@ class RunWriter:
     def stats(self) -> WriterStats:
         """The run's counters: points written, dropped, errors, and queued now."""
         run = self._live()
-        return WriterStats(run.written, run.dropped, run.errors, len(run._queue))  # noqa: SLF001
+        return WriterStats(run.written, run.dropped, run.errors, len(run._queue))
 
     def _live(self) -> _run.Run:
         run = self._run
@@ -145,6 +145,7 @@ class RunWriter:
         """Add several scalars as ``main_tag/<key>`` series of this same run (no sub-runs).
 
         Raises:
+            TypeError: ``tag_scalar_dict`` is not a mapping.
             ValueError: A bad tag, value, step or walltime.
             WriterClosedError: The writer is closed.
         """
@@ -154,7 +155,7 @@ class RunWriter:
         wall = check_walltime(walltime)
         if not isinstance(tag_scalar_dict, Mapping):
             msg = f"tag_scalar_dict must be a mapping, got {type(tag_scalar_dict).__name__}"
-            raise ValueError(msg)
+            raise TypeError(msg)
         points = []
         for key, value in tag_scalar_dict.items():
             kind, number = classify(value, "scalar")
@@ -171,14 +172,16 @@ class RunWriter:
         """Add a text point, rendered by TensorBoard as Markdown.
 
         Raises:
+            TypeError: ``text_string`` is not a str.
             ValueError: A bad tag, step or walltime.
             WriterClosedError: The writer is closed.
         """
         run = self._live()
         if not isinstance(text_string, str):
             msg = f"text_string must be a str, got {type(text_string).__name__}"
-            raise ValueError(msg)
-        run.put(TEXT, check_tag(tag), text_string, check_step(global_step), check_walltime(walltime))
+            raise TypeError(msg)
+        step, wall = check_step(global_step), check_walltime(walltime)
+        run.put(TEXT, check_tag(tag), text_string, step, wall)
 
     def add_histogram(
         self,
@@ -249,14 +252,15 @@ class RunWriter:
         compatibility and ignored.
 
         Raises:
-            ValueError: The dicts are not mappings, or a metric is not a number.
+            TypeError: The dicts are not mappings.
+            ValueError: A metric is not a number, or a bad step.
             WriterClosedError: The writer is closed.
         """
         del name
         run = self._live()
         if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
             msg = "hparam_dict and metric_dict must be mappings"
-            raise ValueError(msg)
+            raise TypeError(msg)
         step = check_step(global_step)
         metrics = []
         for key, value in metric_dict.items():
@@ -340,4 +344,3 @@ def require(module: str, extra: str, feature: str) -> None:
     except ModuleNotFoundError as exc:
         msg = f'{feature} need {module}: pip install "tblog[{extra}]"'
         raise ModuleNotFoundError(msg, name=module) from exc
-

@@ -32,13 +32,11 @@ def test_issue_example_scalar_metrics_text_and_step_context(
     handler.close()
 
     run = read_run(logdir)
-    assert {"loss/train": [(10, pytest.approx(0.23))]} == {
-        "loss/train": run.scalars["loss/train"]
-    }
+    assert {"loss/train": [(10, pytest.approx(0.23))]} == {"loss/train": run.scalars["loss/train"]}
     assert [(10, pytest.approx(0.91))] == run.scalars["acc"]
     assert [(10, pytest.approx(0.88))] == run.scalars["f1"]
     assert [(11, pytest.approx(3e-4))] == run.scalars["lr"]
-    assert {"logs/INFO": [(0, "```\nloaded 5000 images\n```")]} == run.texts
+    assert run.texts == {"logs/INFO": [(0, "```\nloaded 5000 images\n```")]}
 
 
 def test_metrics_with_tag_are_namespaced(logger: logging.Logger, logdir: Path) -> None:
@@ -47,11 +45,11 @@ def test_metrics_with_tag_are_namespaced(logger: logging.Logger, logdir: Path) -
     logger.addHandler(handler)
     logger.info("eval", extra={"tag": "val", "metrics": {"acc": 0.5, "loss": 2}, "step": 3})
     handler.close()
-    assert {"val/acc": [(3, 0.5)], "val/loss": [(3, 2.0)]} == read_run(logdir).scalars
+    assert read_run(logdir).scalars == {"val/acc": [(3, 0.5)], "val/loss": [(3, 2.0)]}
 
 
 def test_value_kinds_numpy_bool_str_and_histogram(logger: logging.Logger, logdir: Path) -> None:
-    """numpy scalars, 0-d arrays and bools are scalars, str is text, arrays are histograms."""
+    """Numpy scalars, 0-d arrays and bools are scalars, str is text, arrays are histograms."""
     handler = tblog.TensorBoardHandler(logdir)
     logger.addHandler(handler)
     logger.info("", extra={"tag": "np64", "value": np.float64(1.5), "step": 1})
@@ -67,12 +65,16 @@ def test_value_kinds_numpy_bool_str_and_histogram(logger: logging.Logger, logdir
     handler.close()
 
     run = read_run(logdir)
-    assert [1.5, 2.5, 7.0, 4.0, 1.0] == [
-        run.values(t) [0] for t in ("np64", "np32", "npint", "zero_d", "flag")
+    assert [run.values(t)[0] for t in ("np64", "np32", "npint", "zero_d", "flag")] == [
+        1.5,
+        2.5,
+        7.0,
+        4.0,
+        1.0,
     ]
-    assert [(2, "**hello**")] == run.texts["note"]
-    assert [(4, "5")] == run.texts["forced"]
-    assert [(3, 10.0)] == run.histograms["weights"]
+    assert run.texts["note"] == [(2, "**hello**")]
+    assert run.texts["forced"] == [(4, "5")]
+    assert run.histograms["weights"] == [(3, 10.0)]
 
 
 def test_nan_and_inf_are_written_as_they_are_without_warnings(
@@ -87,7 +89,7 @@ def test_nan_and_inf_are_written_as_they_are_without_warnings(
     values = read_run(logdir).values("odd")
     assert math.isnan(values[0])
     assert [math.inf, -math.inf, math.inf] == values[1:]
-    assert "" == capsys.readouterr().err
+    assert capsys.readouterr().err == ""
 
 
 def test_missing_steps_count_per_tag_from_zero(logger: logging.Logger, logdir: Path) -> None:
@@ -101,8 +103,8 @@ def test_missing_steps_count_per_tag_from_zero(logger: logging.Logger, logdir: P
     logger.info("", extra={"tag": "a", "value": 1.0})
     handler.close()
     run = read_run(logdir)
-    assert [0, 1, 2, 10, 11] == run.steps("a")
-    assert [0] == run.steps("b")
+    assert run.steps("a") == [0, 1, 2, 10, 11]
+    assert run.steps("b") == [0]
 
 
 def test_text_lines_keep_their_own_counter_inside_a_step_context(
@@ -118,10 +120,10 @@ def test_text_lines_keep_their_own_counter_inside_a_step_context(
         logger.info("", extra={"tag": "loss", "value": 0.1})
     handler.close()
     run = read_run(logdir)
-    assert ["first", "second"] == [t.split("\n")[1] for _, t in run.texts["logs/INFO"]]
-    assert [0, 1] == run.steps("logs/INFO")
-    assert [0] == run.steps("logs/WARNING")
-    assert [5] == run.steps("loss")
+    assert [t.split("\n")[1] for _, t in run.texts["logs/INFO"]] == ["first", "second"]
+    assert run.steps("logs/INFO") == [0, 1]
+    assert run.steps("logs/WARNING") == [0]
+    assert run.steps("loss") == [5]
 
 
 def test_text_uses_the_handlers_formatter_and_text_tag(
@@ -148,8 +150,8 @@ def test_text_tag_none_writes_no_text(logger: logging.Logger, logdir: Path) -> N
     logger.info("", extra={"tag": "x", "value": 1, "step": 0})
     handler.close()
     run = read_run(logdir)
-    assert {} == run.texts
-    assert [(0, 1.0)] == run.scalars["x"]
+    assert run.texts == {}
+    assert run.scalars["x"] == [(0, 1.0)]
 
 
 def test_bad_text_tag_is_rejected_at_construction(logdir: Path) -> None:
@@ -165,7 +167,7 @@ def test_level_filtering(logger: logging.Logger, logdir: Path) -> None:
     logger.info("", extra={"tag": "low", "value": 1, "step": 0})
     logger.warning("", extra={"tag": "high", "value": 2, "step": 0})
     handler.close()
-    assert ["high"] == list(read_run(logdir).scalars)
+    assert list(read_run(logdir).scalars) == ["high"]
 
 
 def test_bad_input_never_raises_reports_once_and_keeps_the_rest(
@@ -188,7 +190,7 @@ def test_bad_input_never_raises_reports_once_and_keeps_the_rest(
     handler.close()
 
     err = capsys.readouterr().err.splitlines()
-    assert 6 == len(err), err
+    assert len(err) == 6, err
     assert all(line.startswith("tblog: ") for line in err)
     assert any("step must be an int >= 0, got -1" in line for line in err)
     assert any("tag must be a non-empty str" in line for line in err)
@@ -198,8 +200,8 @@ def test_bad_input_never_raises_reports_once_and_keeps_the_rest(
     assert any("metrics must be a mapping of numbers, got [1, 2]" in line for line in err)
     assert all(logger.name in line for line in err)
     run = read_run(logdir)
-    assert {"x": [(5, 2.0)], "good": [(2, 1.0)]} == run.scalars
-    assert 9 == len(stream.getvalue().splitlines())  # the file log got every message
+    assert run.scalars == {"x": [(5, 2.0)], "good": [(2, 1.0)]}
+    assert len(stream.getvalue().splitlines()) == 9  # the file log got every message
 
 
 def test_bad_input_is_silent_when_raise_exceptions_is_off(
@@ -209,7 +211,7 @@ def test_bad_input_is_silent_when_raise_exceptions_is_off(
     logging.raiseExceptions = False
     logger.addHandler(tblog.TensorBoardHandler(logdir))
     logger.info("", extra={"tag": "x", "value": 1.0, "step": -1})
-    assert "" == capsys.readouterr().err
+    assert capsys.readouterr().err == ""
 
 
 def test_unexpected_errors_go_to_handle_error(
@@ -241,7 +243,7 @@ def test_own_and_tensorboardx_records_are_ignored(logdir: Path) -> None:
     logging.getLogger("tblogger").info("a user logger that only starts alike")
     handler.close()
     texts = read_run(logdir).texts
-    assert ["```\na user logger that only starts alike\n```"] == [t for _, t in texts["logs/INFO"]]
+    assert [t for _, t in texts["logs/INFO"]] == ["```\na user logger that only starts alike\n```"]
 
 
 def test_payload_in_a_dict_message_is_read(logger: logging.Logger, logdir: Path) -> None:
@@ -250,7 +252,7 @@ def test_payload_in_a_dict_message_is_read(logger: logging.Logger, logdir: Path)
     logger.addHandler(handler)
     logger.info({"event": "train", "tag": "loss", "value": 0.5, "step": 4})
     handler.close()
-    assert {"loss": [(4, 0.5)]} == read_run(logdir).scalars
+    assert read_run(logdir).scalars == {"loss": [(4, 0.5)]}
 
 
 def test_records_that_crossed_a_process_boundary_are_read(logdir: Path) -> None:
@@ -262,7 +264,7 @@ def test_records_that_crossed_a_process_boundary_are_read(logdir: Path) -> None:
     handler = tblog.TensorBoardHandler(logdir)
     handler.handle(wire)
     handler.close()
-    assert {"loss": [(3, 0.25)]} == read_run(logdir).scalars
+    assert read_run(logdir).scalars == {"loss": [(3, 0.25)]}
 
 
 def test_dictconfig_class_and_factory(tmp_path: Path) -> None:
@@ -294,9 +296,9 @@ def test_dictconfig_class_and_factory(tmp_path: Path) -> None:
         log.removeHandler(handler)
         handler.close()
     a, b = read_run(tmp_path / "a"), read_run(tmp_path / "b")
-    assert {"logs": [(0, "```\ndc: hello\n```")]} == a.texts
+    assert a.texts == {"logs": [(0, "```\ndc: hello\n```")]}
     assert {"loss": [(2, 1.5)]} == a.scalars == b.scalars
-    assert ([0], [0]) == (b.steps("logs/DEBUG"), b.steps("logs/INFO"))
+    assert (b.steps("logs/DEBUG"), b.steps("logs/INFO")) == ([0], [0])
 
 
 def test_two_handlers_and_a_writer_share_one_event_file(
@@ -315,8 +317,8 @@ def test_two_handlers_and_a_writer_share_one_event_file(
     writer.close()
     logging.getLogger("other").removeHandler(second)
     second.close()
-    assert 1 == len(event_files(logdir))
-    assert {"a": [(0, 1.0)], "b": [(0, 2.0)], "c": [(0, 3.0)]} == read_run(logdir).scalars
+    assert len(event_files(logdir)) == 1
+    assert read_run(logdir).scalars == {"a": [(0, 1.0)], "b": [(0, 2.0)], "c": [(0, 3.0)]}
 
 
 def test_flush_makes_points_readable_without_close(logger: logging.Logger, logdir: Path) -> None:
@@ -341,8 +343,8 @@ def test_close_twice_and_emit_after_close(
     handler.close()
     logger.info("", extra={"tag": "x", "value": 2, "step": 1})
     logger.info("", extra={"tag": "x", "value": 3, "step": 2})
-    assert 1 == len(capsys.readouterr().err.splitlines())
-    assert [(0, 1.0)] == read_run(logdir).scalars["x"]
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    assert read_run(logdir).scalars["x"] == [(0, 1.0)]
     with pytest.raises(tblog.WriterClosedError):
         _ = handler.writer
 

@@ -28,15 +28,20 @@ def test_add_methods_write_into_one_run(logdir: Path) -> None:
         writer.add_image("img", np.zeros((3, 4, 5), dtype=np.uint8), 1)
         writer.add_hparams({"lr": 0.1, "opt": "adam"}, {"hparam/acc": 0.7})
     run = read_run(logdir)
-    assert {"loss": [(1, 0.5)], "acc/train": [(1, pytest.approx(0.9))],
-            "acc/val": [(1, pytest.approx(0.8))], "hparam/acc": [(0, pytest.approx(0.7))]} == (
-        run.scalars
-    )
-    assert {"notes": [(1, "**bold**")]} == run.texts
-    assert {"w": [(1, 2.0)]} == run.histograms  # NaN and inf are left out of a histogram
-    assert {"img": [(1, 5, 4)]} == run.images
-    assert {"_hparams_/experiment", "_hparams_/session_start_info",
-            "_hparams_/session_end_info"} == set(run.plugins["hparams"])
+    assert {
+        "loss": [(1, 0.5)],
+        "acc/train": [(1, pytest.approx(0.9))],
+        "acc/val": [(1, pytest.approx(0.8))],
+        "hparam/acc": [(0, pytest.approx(0.7))],
+    } == (run.scalars)
+    assert run.texts == {"notes": [(1, "**bold**")]}
+    assert run.histograms == {"w": [(1, 2.0)]}  # NaN and inf are left out of a histogram
+    assert run.images == {"img": [(1, 5, 4)]}
+    assert {
+        "_hparams_/experiment",
+        "_hparams_/session_start_info",
+        "_hparams_/session_end_info",
+    } == set(run.plugins["hparams"])
     assert [str(logdir)] == [os.path.dirname(f) for f in event_files(logdir, recursive=True)]
 
 
@@ -50,7 +55,7 @@ def test_missing_global_step_counts_per_tag_and_follows_the_context(logdir: Path
         writer.add_scalar("b", 4)
     writer.close()
     run = read_run(logdir)
-    assert ([0, 1, 7], [7]) == (run.steps("a"), run.steps("b"))
+    assert (run.steps("a"), run.steps("b")) == ([0, 1, 7], [7])
 
 
 def test_bad_arguments_raise_value_error_naming_them(logdir: Path) -> None:
@@ -90,8 +95,8 @@ def test_flush_returns_only_when_the_data_is_on_disk(logdir: Path) -> None:
     for step in range(50_000):
         writer.add_scalar("s", float(step), step)
     assert writer.flush() is True
-    assert 50_000 == len(read_run(logdir).scalars["s"])
-    assert 0 == writer.stats.queued
+    assert len(read_run(logdir).scalars["s"]) == 50_000
+    assert writer.stats.queued == 0
     writer.close()
 
 
@@ -103,7 +108,7 @@ def test_periodic_flush_writes_without_being_asked(logdir: Path) -> None:
     while time.monotonic() < deadline and not event_files(logdir):
         time.sleep(0.05)
     time.sleep(0.3)
-    assert {"x": [(0, 1.0)]} == read_run(logdir).scalars
+    assert read_run(logdir).scalars == {"x": [(0, 1.0)]}
     writer.close()
 
 
@@ -116,9 +121,9 @@ def test_two_writers_in_the_same_second_keep_both_files_in_order(logdir: Path) -
     second.add_scalar("x", 2.0, 1)
     second.close()
     files = event_files(logdir)
-    assert 2 == len(files)
+    assert len(files) == 2
     assert files == sorted(files)
-    assert [(0, 1.0), (1, 2.0)] == read_run(logdir).scalars["x"]
+    assert read_run(logdir).scalars["x"] == [(0, 1.0), (1, 2.0)]
 
 
 def test_a_new_file_sorts_after_every_existing_one(logdir: Path) -> None:
@@ -131,7 +136,7 @@ def test_a_new_file_sorts_after_every_existing_one(logdir: Path) -> None:
     writer.close()
     files = event_files(logdir)
     assert str(future) == files[0]
-    assert 2 == len(files)
+    assert len(files) == 2
 
 
 def test_an_io_error_neither_kills_the_writer_nor_blocks_callers(
@@ -165,9 +170,9 @@ def test_an_io_error_neither_kills_the_writer_nor_blocks_callers(
     err = capsys.readouterr().err
     assert "No space left on device" in err
     assert "works again" in err
-    assert (2, 2) == (stats.written, stats.dropped)
+    assert (stats.written, stats.dropped) == (2, 2)
     # The torn half-record was cut away: TensorBoard reads past the failure.
-    assert [(0, 0.0), (3, 3.0)] == read_run(logdir).scalars["x"]
+    assert read_run(logdir).scalars["x"] == [(0, 0.0), (3, 3.0)]
 
 
 def test_an_uncreatable_run_directory_is_reported_once(
@@ -180,10 +185,10 @@ def test_an_uncreatable_run_directory_is_reported_once(
     for step in range(3):
         writer.add_scalar("x", 1.0, step)
         writer.flush()
-    assert 3 == writer.stats.dropped
+    assert writer.stats.dropped == 3
     writer.close()
     err = capsys.readouterr().err.splitlines()
-    assert 1 == len(err)
+    assert len(err) == 1
     assert "cannot create an event file in" in err[0]
 
 
@@ -198,7 +203,7 @@ def test_a_deleted_event_file_is_noticed_and_replaced(logdir: Path) -> None:
     time.sleep(0.3)  # a periodic pass notices the removal
     writer.add_scalar("x", 2.0, 1)
     writer.close()
-    assert [(1, 2.0)] == read_run(logdir).scalars["x"]
+    assert read_run(logdir).scalars["x"] == [(1, 2.0)]
 
 
 def test_import_tblog_stays_light() -> None:
@@ -209,15 +214,19 @@ def test_import_tblog_stays_light() -> None:
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "[]" == out.stdout.strip()
+    assert out.stdout.strip() == "[]"
 
 
 def _run_script(tmp_path: Path, body: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(body))
     return subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=timeout,
-        cwd=tmp_path, check=False,
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp_path,
+        check=False,
     )
 
 
@@ -239,13 +248,13 @@ def test_exit_without_close_loses_nothing_with_one_exit_hook(tmp_path: Path) -> 
         print(sum(str(getattr(f, "__module__", "")).startswith("tblog") for f in registered))
         """,
     )
-    assert 0 == result.returncode, result.stderr
-    assert "1" == result.stdout.strip()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
     r0, r1 = read_run(tmp_path / "runs/r0"), read_run(tmp_path / "runs/r1")
     assert {"t0", "t2", "t4"} == set(r0.scalars)
     assert {"t1", "t3"} == set(r1.scalars)
-    assert all(2000 == len(v) for v in [*r0.scalars.values(), *r1.scalars.values()])
-    assert 1 == len(event_files(tmp_path / "runs/r0"))
+    assert all(len(v) == 2000 for v in [*r0.scalars.values(), *r1.scalars.values()])
+    assert len(event_files(tmp_path / "runs/r0")) == 1
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -272,14 +281,14 @@ def test_a_forked_child_writes_to_its_own_sub_run(tmp_path: Path) -> None:
         print(pid, status)
         """,
     )
-    assert 0 == result.returncode, result.stderr
+    assert result.returncode == 0, result.stderr
     child_pid, status = result.stdout.split()
-    assert "0" == status
+    assert status == "0"
     parent = read_run(tmp_path / "runs/exp")
     child = read_run(tmp_path / f"runs/exp/child_{child_pid}")
     assert {"parent": list(range(200))} == {t: parent.steps(t) for t in parent.scalars}
     assert {"child": list(range(50))} == {t: child.steps(t) for t in child.scalars}
-    assert 1 == len(event_files(tmp_path / "runs/exp"))
+    assert len(event_files(tmp_path / "runs/exp")) == 1
 
 
 def test_concurrent_threads_lose_nothing_and_never_duplicate_steps(logdir: Path) -> None:
