@@ -9,8 +9,18 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from tblog._step import step
-from tblog.exceptions import TblogError, WriterClosedError
+from tblog.exceptions import SetupError, TblogError, WriterClosedError
 from tblog.handler import TensorBoardHandler
+from tblog.root import (
+    RootLogger,
+    close,
+    flush,
+    get_default_log_name,
+    get_root_logger,
+    is_active,
+    restore,
+    setup,
+)
 from tblog.writer import RunWriter, WriterStats, get_writer
 
 try:
@@ -19,12 +29,21 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "RootLogger",
     "RunWriter",
+    "SetupError",
     "TblogError",
     "TensorBoardHandler",
     "WriterClosedError",
     "WriterStats",
     "__version__",
+    "close",
+    "flush",
+    "get_default_log_name",
+    "get_root_logger",
     "get_writer",
+    "is_active",
+    "restore",
+    "setup",
     "step",
 ]

@@ -181,6 +181,11 @@ class Run:
         if self._thread is None:
             self._start_thread()
 
+    def seed_steps(self, steps: dict[str, int]) -> None:
+        """Make the per-tag counters continue from these steps (a restored run)."""
+        with self._lock:
+            self._next.update(steps)
+
     def next_step(self, tag: str) -> int:
         """Return the step the per-tag counter would give ``tag`` next."""
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -73,6 +74,16 @@ class RunWriter:
             logdir, flush_secs=flush_secs, max_queue=max_queue, block_secs=block_secs
         )
         self._logdir = self._run.logdir
+        self._tbx: Any = None  # a tensorboardX SummaryWriter on this run, made on first use
+
+    @classmethod
+    def adopt(cls, run: _run.Run) -> RunWriter:
+        """Wrap a reference to a shared run acquired elsewhere (it is released by ``close``)."""
+        writer = cls.__new__(cls)
+        writer._run = run
+        writer._logdir = run.logdir
+        writer._tbx = None
+        return writer
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -285,6 +296,32 @@ class RunWriter:
         step, wall = check_step(global_step), check_walltime(walltime)
         run.put(SUMMARY, tag, constant(summary), step, wall)
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other ``add_*`` method of tensorboardX's ``SummaryWriter``, on this same run.
+
+        ``add_pr_curve``, ``add_graph``, ``add_embedding``, ``add_audio``, ``add_video``,
+        ``add_mesh``, ``add_custom_scalars``, ``add_images``, ``add_figure`` ... are tensorboardX's
+        own, handed a file writer that writes into this run's event file. A missing
+        ``global_step`` is resolved like ``add_scalar``'s.
+        """
+        if not name.startswith("add_") or name.startswith("__"):
+            raise AttributeError(name)
+        from tensorboardX import SummaryWriter
+
+        if not callable(getattr(SummaryWriter, name, None)):
+            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
+            raise AttributeError(msg)  # noqa: TRY004 - the attribute protocol wants AttributeError
+        self._live()
+        if self.__dict__.get("_tbx") is None:
+            self._tbx = _summary_writer_on(self)
+        return _with_dependency_hint(name, getattr(self._tbx, name))
+
+    def __dir__(self) -> list[str]:
+        from tensorboardX import SummaryWriter
+
+        adds = [n for n in dir(SummaryWriter) if n.startswith("add_")]
+        return sorted(set(super().__dir__()) | set(adds))
+
     def flush(self, timeout: float | None = None) -> bool:
         """Return once every point added before the call is on disk and readable by TensorBoard.
 
@@ -317,6 +354,78 @@ class RunWriter:
     def __repr__(self) -> str:
         state = "closed" if self._run is None else "open"
         return f"<RunWriter {self.logdir!r} {state}>"
+
+
+_DEPENDENCY_EXTRAS = {
+    "torch": "graph",
+    "matplotlib": "figure",
+    "PIL": "image",
+    "moviepy": "video",
+    "soundfile": "audio",
+}
+
+
+def _with_dependency_hint(name: str, method: Any) -> Any:
+    """Turn a missing optional module inside a tensorboardX method into a hint naming the extra."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except ModuleNotFoundError as exc:
+            module = (exc.name or "").split(".")[0]
+            extra = _DEPENDENCY_EXTRAS.get(module)
+            if extra is None:
+                raise
+            msg = f'{name} needs {module}: pip install "tblog[{extra}]"'
+            raise ModuleNotFoundError(msg, name=module) from exc
+
+    call.__name__ = name
+    call.__doc__ = method.__doc__
+    return call
+
+
+def _summary_writer_on(owner: RunWriter) -> Any:
+    """Return a tensorboardX SummaryWriter whose file writer writes into ``owner``'s run."""
+    from tensorboardX import SummaryWriter
+    from tensorboardX.writer import FileWriter
+
+    class SharedFileWriter(FileWriter):  # type: ignore[misc]
+        """tensorboardX's FileWriter API over the shared run (no file or thread of its own)."""
+
+        def __init__(self) -> None:
+            self._default_metadata: dict[str, Any] = {}
+
+        def get_logdir(self) -> str:
+            return owner.logdir
+
+        def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
+            event.wall_time = walltime if walltime is not None else (event.wall_time or time.time())
+            if step is not None:
+                event.step = int(step)
+            owner._live().put_event(constant(event))
+
+        def add_summary(self, summary: Any, global_step: Any = None, walltime: Any = None) -> None:
+            tag = summary.value[0].tag if len(summary.value) else "summary"
+            step, wall = check_step(global_step), check_walltime(walltime)
+            owner._live().put(SUMMARY, tag, constant(summary), step, wall)
+
+        def flush(self) -> None:
+            owner.flush()
+
+        def close(self) -> None:
+            """The RunWriter owns the run's lifetime."""
+
+        def reopen(self) -> None:
+            """Nothing to reopen: the run stays open while the RunWriter is."""
+
+    # Built without a file of its own; then _get_file_writer() returns the shared one (it makes
+    # a new file writer only while none is set, and a dummy one whenever writing is off).
+    writer = SummaryWriter(logdir=owner.logdir, write_to_disk=False)
+    shared = SharedFileWriter()
+    writer.file_writer = shared
+    writer.all_writers = {owner.logdir: shared}
+    writer._write_to_disk = True
+    return writer
 
 
 def get_writer(logdir: PathLike | None = None) -> RunWriter:
