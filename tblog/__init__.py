@@ -9,8 +9,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from tblog._step import step
+from tblog.adapter import TensorBoardAdapter, adapter
 from tblog.exceptions import SetupError, TblogError, WriterClosedError
 from tblog.handler import TensorBoardHandler
+from tblog.processors import TensorBoardProcessor
 from tblog.root import (
     RootLogger,
     close,
@@ -33,10 +35,13 @@ __all__ = [
     "RunWriter",
     "SetupError",
     "TblogError",
+    "TensorBoardAdapter",
     "TensorBoardHandler",
+    "TensorBoardProcessor",
     "WriterClosedError",
     "WriterStats",
     "__version__",
+    "adapter",
     "close",
     "flush",
     "get_default_log_name",

@@ -1,0 +1,175 @@
+"""structlog processors that write event dicts into a TensorBoard run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from tblog import _run
+from tblog._encode import LOG, SCALAR
+from tblog._values import PointError, check_step, classify, read_payload
+from tblog.writer import RunWriter, require
+
+if TYPE_CHECKING:
+    from structlog.typing import EventDict, WrappedLogger
+else:
+    EventDict = MutableMapping[str, Any]
+    WrappedLogger = Any
+
+_PAYLOAD_KEYS = frozenset(("tag", "value", "step", "metrics", "walltime", "kind"))
+
+
+class TensorBoardProcessor:
+    """A structlog processor: event dicts with ``value`` or ``metrics`` become TensorBoard points.
+
+    - ``value`` (+ ``tag``, ``step``, ``walltime``, ``kind``) becomes one point, like a
+      record's ``extra`` (see ``TensorBoardHandler``); ``metrics={name: number}`` one scalar
+      per key, ``tag/name`` when a ``tag`` is given too.
+    - ``keys=["loss", "acc"]`` turns those numeric keys of any event into scalars tagged
+      ``f"{event}/{key}"`` (``log.info("train", loss=0.3)`` writes ``train/loss``).
+    - ``text=True`` also writes each event as text under ``text_tag`` (the event, then its
+      other keys as ``key=value``; the level is in the tag).
+
+    The event dict is passed on unchanged, so the renderer after it still renders every key.
+    Bad values never raise: one line on stderr per problem, and the event is still rendered.
+
+    Args:
+        logdir: The run directory; None means the run of the active ``tblog.setup()`` at the
+            time of each event (else the process's default run).
+        keys: Event keys whose numeric values become scalars.
+        text: Also write every event as text.
+        text_tag: The text tag, a ``str.format`` template over the event dict plus ``level``
+            (the method name, e.g. ``info``).
+        flush_secs: At most this many seconds pass between an event and its write to disk.
+
+    Raises:
+        ModuleNotFoundError: structlog is not installed (``pip install "tblog[structlog]"``).
+    """
+
+    def __init__(
+        self,
+        logdir: str | None = None,
+        *,
+        keys: Iterable[str] | None = None,
+        text: bool = False,
+        text_tag: str = "logs/{level}",
+        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+    ) -> None:
+        require("structlog", "structlog", "TensorBoardProcessor and the structlog bridge")
+        if isinstance(keys, str):
+            msg = f"keys must be a list of key names, not the str {keys!r}"
+            raise TypeError(msg)
+        self.logdir = None if logdir is None else str(logdir)
+        self.keys = tuple(keys or ())
+        self.text = text
+        self.text_tag = text_tag
+        self.flush_secs = flush_secs
+        self._init_state()
+
+    def _init_state(self) -> None:
+        self._lock = threading.Lock()
+        self._writer: RunWriter | None = None
+        self._target: str | None = None
+        self._reported: set[str] = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("logdir", "keys", "text", "text_tag", "flush_secs")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_state()
+
+    def _shared_run(self) -> _run.Run:
+        target = self.logdir if self.logdir is not None else _run.active_logdir()
+        writer = self._writer
+        if writer is None or target != self._target:
+            with self._lock:
+                if self._writer is None or target != self._target:
+                    old = self._writer
+                    self._writer = RunWriter(target, flush_secs=self.flush_secs)
+                    self._target = target
+                    if old is not None:
+                        old.close()
+                writer = self._writer
+        return writer._live()
+
+    def __call__(
+        self,
+        logger: WrappedLogger,  # noqa: ARG002 - structlog's processor signature
+        method_name: str,
+        event_dict: EventDict,
+    ) -> EventDict:
+        """Write the event's points; return the event dict unchanged."""
+        try:
+            self._process(method_name, event_dict)
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a logging call must never fail because of us
+            self._report(type(exc).__name__, f"TensorBoardProcessor failed: {exc}")
+        return event_dict
+
+    def _process(self, method_name: str, event_dict: EventDict) -> None:
+        payload = read_payload(event_dict.get, None)
+        points = list(payload[0]) if payload is not None else []
+        errors = list(payload[1]) if payload is not None else []
+        if self.keys:
+            event = event_dict.get("event")
+            prefix = event if isinstance(event, str) and event else None
+            step = None
+            try:
+                step = check_step(event_dict.get("step"))
+            except PointError as exc:
+                errors.append(exc)
+            for key in self.keys:
+                if key not in event_dict or key in _PAYLOAD_KEYS:
+                    continue
+                try:
+                    kind, number = classify(event_dict[key])
+                except PointError as exc:
+                    errors.append(PointError(f"key:{key}", f"{key}: {exc.reason}"))
+                    continue
+                if kind != SCALAR:
+                    errors.append(PointError(f"key:{key}", f"{key} must be a number"))
+                    continue
+                tag = f"{prefix}/{key}" if prefix else key
+                points.append((kind, tag, number, step, None))
+        if points or self.text:
+            run = self._shared_run()
+            if points:
+                run.put_many(points)
+            if self.text:
+                self._write_text(run, method_name, event_dict)
+        for error in errors:
+            self._report(error.key, f"{error.reason}; the point is skipped, the event is kept")
+
+    def _write_text(self, run: _run.Run, method_name: str, event_dict: EventDict) -> None:
+        try:
+            tag = self.text_tag.format_map({**event_dict, "level": method_name})
+        except (KeyError, IndexError, ValueError, AttributeError):
+            tag = "logs"
+        event = event_dict.get("event", "")
+        rest = " ".join(f"{k}={v!r}" for k, v in event_dict.items() if k not in ("event", "level"))
+        line = f"{event} {rest}".strip()
+        run.put(LOG, tag or "logs", line, None, None, counted=True)
+
+    def _report(self, key: str, reason: str) -> None:
+        if key not in self._reported:
+            self._reported.add(key)
+            _run.report(reason)
+
+    def flush(self) -> None:
+        """Return once every point of the events so far is on disk."""
+        writer = self._writer
+        if writer is not None:
+            writer.flush()
+
+    def close(self) -> None:
+        """Release the processor's share of the run; it reopens if more events come."""
+        with self._lock:
+            writer, self._writer, self._target = self._writer, None, None
+        if writer is not None:
+            writer.close()
+
+    def __repr__(self) -> str:
+        return f"TensorBoardProcessor(logdir={self.logdir!r}, keys={list(self.keys)!r})"
