@@ -20,6 +20,7 @@ from tblog.root import (
     get_default_log_name,
     get_root_logger,
     is_active,
+    log_to_queue,
     restore,
     setup,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "get_root_logger",
     "get_writer",
     "is_active",
+    "log_to_queue",
     "restore",
     "setup",
     "step",

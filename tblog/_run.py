@@ -39,10 +39,11 @@ _active_logdir: str | None = None
 
 
 class _FlushMarker:
-    __slots__ = ("done",)
+    __slots__ = ("done", "written")
 
     def __init__(self) -> None:
         self.done = threading.Event()
+        self.written = False  # True when the writer reached it; False when released by its death
 
 
 def report(message: str) -> None:
@@ -117,6 +118,11 @@ class Run:
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
         self._start_thread()
+        # A multiprocessing child made by fork leaves through os._exit, skipping atexit: close the
+        # child's copy of the run from multiprocessing's own exit finalizers instead.
+        import multiprocessing.util  # already imported by tensorboardX: free here
+
+        multiprocessing.util.register_after_fork(self, Run._finalize_in_mp_child)
 
     # ---- calling thread -------------------------------------------------------------------
 
@@ -232,15 +238,20 @@ class Run:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not marker.done.wait(0.1):
             if thread is None or not thread.is_alive():
-                return marker.done.is_set()
+                break
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-        return True
+        return marker.written
 
-    def close(self, timeout: float | None = EXIT_TIMEOUT_SECS) -> None:
-        """Write what is queued (waiting at most ``timeout`` seconds), stop the thread, close."""
+    def close(self, timeout: float | None = None) -> None:
+        """Write what is queued (waiting at most ``timeout`` seconds), stop the thread, close.
+
+        None means ``EXIT_TIMEOUT_SECS``: closing never hangs on a stuck disk.
+        """
         if self.closed:
             return
+        if timeout is None:
+            timeout = EXIT_TIMEOUT_SECS
         self.closed = True
         self._stopping = True
         self._wake.set()
@@ -318,6 +329,7 @@ class Run:
                 if kind == FLUSH:
                     self._write(chunks, count)
                     chunks, count = [], 0
+                    payloads[i].written = True
                     payloads[i].done.set()
                     continue
                 try:
@@ -470,6 +482,11 @@ class Run:
 
     # ---- fork -----------------------------------------------------------------------------
 
+    def _finalize_in_mp_child(self) -> None:
+        import multiprocessing.util
+
+        multiprocessing.util.Finalize(self, self.close, exitpriority=100)
+
     def _reset_in_child(self) -> None:
         """Give a forked child its own sub-run: it never touches the parent's file or queue."""
         self._lock = threading.Lock()
@@ -524,9 +541,12 @@ def open_runs() -> list[Run]:
         return list(_registry.values())
 
 
-def close_all(timeout: float = EXIT_TIMEOUT_SECS) -> None:
-    """Drain and close every open run, within ``timeout`` seconds in all (the exit hook)."""
-    deadline = time.monotonic() + timeout
+def close_all(timeout: float | None = None) -> None:
+    """Drain and close every open run, within ``timeout`` seconds in all (the exit hook).
+
+    None means ``EXIT_TIMEOUT_SECS``, read at the call.
+    """
+    deadline = time.monotonic() + (EXIT_TIMEOUT_SECS if timeout is None else timeout)
     with _registry_lock:
         runs = list(_registry.values())
         _registry.clear()

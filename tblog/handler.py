@@ -9,7 +9,7 @@ import sys
 from tblog import _run
 from tblog._encode import LOG
 from tblog._values import MISSING, read_payload
-from tblog.writer import RunWriter
+from tblog.writer import RunWriter, WriterStats
 
 DEFAULT_TEXT_TAG = "logs/{levelname}"
 _OWN_LOGGERS = ("tblog", "tensorboardX")
@@ -75,6 +75,15 @@ class TensorBoardHandler(logging.Handler):
     def logdir(self) -> str:
         """The run directory (absolute)."""
         return self._logdir
+
+    @property
+    def stats(self) -> WriterStats:
+        """The run's counters: points written, dropped, errors, and queued now.
+
+        Raises:
+            WriterClosedError: The handler is closed.
+        """
+        return self.writer.stats
 
     @property
     def writer(self) -> RunWriter:

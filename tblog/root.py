@@ -142,6 +142,8 @@ class RootLogger:
         self._started_ns = time.monotonic_ns()
         self._hparams_written = False
         self._reported: set[str] = set()
+        self._queue: Any = None
+        self._listener: Any = None
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -364,6 +366,36 @@ class RootLogger:
         step = max(0, (start_ns - self._started_ns) // 1000)
         self.scalar(tag, (now - start_ns) / 1e9, step)
 
+    # ---- several processes ----------------------------------------------------------------
+
+    def log_queue(self, queue: Any = None) -> Any:
+        """Return a queue whose records this run writes (the parent half of the process recipe).
+
+        A ``logging.handlers.QueueListener`` feeds the records that workers put on the queue (see
+        ``tblog.log_to_queue``) to the handlers setup installed (file log, TensorBoard, console),
+        each at its own level. Steps left out are assigned here, centrally, so a tag shared by
+        workers gets 0, 1, 2, ... without collisions. ``close()`` writes what is queued first.
+
+        Args:
+            queue: The queue to listen on; default a new ``multiprocessing.Queue()``, which is
+                passed to workers as a ``Process`` or pool-initializer argument (use a
+                ``multiprocessing.Manager().Queue()`` to hand it over later).
+
+        Returns:
+            The queue (the same one on later calls).
+        """
+        if self._listener is None:
+            import logging.handlers
+            import multiprocessing
+
+            self._live_writer()
+            self._queue = queue if queue is not None else multiprocessing.Queue(-1)
+            self._listener = logging.handlers.QueueListener(
+                self._queue, *self._installed, respect_handler_level=True
+            )
+            self._listener.start()
+        return self._queue
+
     # ---- lifetime -------------------------------------------------------------------------
 
     def flush(self) -> None:
@@ -380,6 +412,9 @@ class RootLogger:
             if self._closed:
                 return
             self._closed = True
+            if self._listener is not None:
+                self._listener.stop()  # hands over every record already queued, then stops
+                self._listener = None
             root = logging.getLogger()
             for handler in self._installed:
                 root.removeHandler(handler)
@@ -641,6 +676,37 @@ def restore(
         flush_secs=flush_secs,
         purge_step=checked,
     )
+
+
+def log_to_queue(queue: Any, level: int | str = logging.NOTSET) -> Any:
+    """Send this worker process's records to ``queue``: the worker half of the recipe.
+
+    The root logger gets a single ``QueueHandler`` (handlers inherited through ``fork`` are
+    removed, not closed, so nothing is written twice), and this process's copy of an active
+    ``setup()`` is set aside so it writes no event file of its own. Log with ``extra`` or
+    ``tblog.adapter``; the parent's ``RootLogger.log_queue()`` writes the records.
+
+    Args:
+        queue: The queue from ``RootLogger.log_queue()`` in the parent.
+        level: The worker root logger's level (NOTSET keeps it).
+
+    Returns:
+        The installed ``logging.handlers.QueueHandler``.
+    """
+    import logging.handlers
+
+    global _active
+    with _lock:
+        _active = None
+        _run.set_active_logdir(None)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    queue_handler = logging.handlers.QueueHandler(queue)
+    root.addHandler(queue_handler)
+    if level != logging.NOTSET:
+        root.setLevel(level)
+    return queue_handler
 
 
 def get_root_logger() -> RootLogger:
