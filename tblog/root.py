@@ -556,7 +556,9 @@ def _resume_plan(
     steps = last_steps(run_path)
     if purge_step is None:
         return [], {tag: step + 1 for tag, step in steps.items()}
-    seeds = {tag: purge_step for tag, step in steps.items() if step >= purge_step}
+    # Tags already past purge_step go back to it; the others continue after their last step,
+    # so no old point is shadowed (the Rust loader keeps only the last point of a step).
+    seeds = {tag: min(step + 1, purge_step) for tag, step in steps.items()}
     return [_session_start(purge_step), _session_start(purge_step)], seeds
 
 

@@ -267,6 +267,8 @@ def test_restore_appends_and_purges_stale_points(tmp_path: Path) -> None:
         data.scalars["loss"]
     )
     assert [(s, float(s)) for s in range(5)] == data.scalars["acc"]  # not logged again: purged
+    # A tag whose last step is below purge_step continues after it: no old line is shadowed.
+    assert [0, 1] == data.steps("logs/INFO")
     text = log_file.read_text()
     assert text.index("first life") < text.index("second life")
     files = event_files(run_path)
