@@ -166,8 +166,10 @@ class Run:
 
     def put_many(self, points: Iterable[tuple[int, str, Any, int | None, float | None]]) -> None:
         """Queue several points under one lock (a ``metrics`` dict)."""
+        if not isinstance(points, list):
+            points = list(points)
         queue = self._queue
-        if len(queue) >= self._crowded_at and not self._crowded():
+        if len(queue) >= self._crowded_at and not self._crowded(len(points)):
             return
         context_step = STEP.get()
         now = time.time()
@@ -192,28 +194,32 @@ class Run:
         with self._lock:
             self._next.update(steps)
 
-    def next_step(self, tag: str) -> int:
-        """Return the step the per-tag counter would give ``tag`` next."""
-        with self._lock:
-            return self._next.get(tag, 0)
+    def _crowded(self, points: int = 1) -> bool:
+        """Wake the writer; return False if the points must be dropped (counted here).
 
-    def _crowded(self) -> bool:
-        """Wake the writer; return False if the point must be dropped (the queue stayed full)."""
+        Every put comes here once the queue passed ``_crowded_at``; a closed run sets that to 0,
+        so points logged after close (say, from a late atexit hook) are counted, not lost
+        silently, at no cost to the hot path.
+        """
+        if self.closed:
+            self.dropped += points
+            self.warn_once("closed", f"points logged after {self.logdir} was closed are dropped")
+            return False
         if self._thread is None:
             self._start_thread()
         if not self._wake.is_set():
             self._wake.set()
         if len(self._queue) < self.max_queue:
             return True
-        return self._make_room()
+        return self._make_room(points)
 
-    def _make_room(self) -> bool:
-        """Wait up to ``block_secs`` for the writer to make room; else count a dropped point."""
+    def _make_room(self, points: int) -> bool:
+        """Wait up to ``block_secs`` for the writer to make room; else count dropped points."""
         deadline = time.monotonic() + self.block_secs
         while len(self._queue) >= self.max_queue:
             thread = self._thread
             if time.monotonic() >= deadline or thread is None or not thread.is_alive():
-                self.dropped += 1
+                self.dropped += points
                 self.warn_once(
                     "queue-full",
                     f"the queue of {self.logdir} is full ({self.max_queue} points) and the writer "
@@ -253,6 +259,7 @@ class Run:
         if timeout is None:
             timeout = EXIT_TIMEOUT_SECS
         self.closed = True
+        self._crowded_at = 0  # later puts go through _crowded(), which counts them dropped
         self._stopping = True
         self._wake.set()
         thread = self._thread
@@ -533,12 +540,6 @@ def release(run: Run) -> None:
         if _registry.get(run.key) is run:
             del _registry[run.key]
     run.close()
-
-
-def open_runs() -> list[Run]:
-    """Return the runs open in this process."""
-    with _registry_lock:
-        return list(_registry.values())
 
 
 def close_all(timeout: float | None = None) -> None:

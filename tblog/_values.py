@@ -9,6 +9,7 @@ from typing import Any
 from tblog._encode import HISTOGRAM, SCALAR, TEXT
 
 KINDS = {"scalar": SCALAR, "text": TEXT, "histogram": HISTOGRAM}
+MISSING: Any = object()  # a key that is absent, as opposed to present with None
 
 # A point as it travels to the writer: (kind, tag, payload, step or None, walltime or None).
 Point = tuple[int, str, Any, "int | None", "float | None"]
@@ -186,9 +187,9 @@ def read_payload(
     Returns None when the source carries neither ``value`` nor ``metrics`` (a plain message),
     else the points and the problems found. Shared by the handler and the structlog processor.
     """
-    value = get("value", _MISSING)
-    metrics = get("metrics", _MISSING)
-    if value is _MISSING and metrics is _MISSING:
+    value = get("value", MISSING)
+    metrics = get("metrics", MISSING)
+    if value is MISSING and metrics is MISSING:
         return None
     errors: list[PointError] = []
     try:
@@ -200,20 +201,16 @@ def read_payload(
         walltime = default_walltime
     points: list[Point] = []
     tag = get("tag", None)
-    if value is not _MISSING:
+    if value is not MISSING:
         try:
             checked = check_tag(tag)
             kind, payload = classify(value, get("kind", None))
             points.append((kind, checked, payload, step, walltime))
         except PointError as exc:
             errors.append(exc)
-    if metrics is not _MISSING:
-        prefix = tag if isinstance(tag, str) and tag and value is _MISSING else None
+    if metrics is not MISSING:
+        prefix = tag if isinstance(tag, str) and tag and value is MISSING else None
         more, bad = metric_points(metrics, prefix, step, walltime)
         points.extend(more)
         errors.extend(bad)
     return points, errors
-
-
-_MISSING: Any = object()
-MISSING = _MISSING

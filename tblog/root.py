@@ -297,8 +297,8 @@ class RootLogger:
         writer = self._live_writer()
         if writer is None:
             return
-        require("matplotlib", "figure", "figures")
-        require("PIL", "figure", "figures")
+        require("matplotlib.backends.backend_agg", "figure", "figures")
+        require("PIL.Image", "figure", "figures")
         self._call("figure", writer.add_figure, tag, figure, step, close=close)
 
     def table(

@@ -243,7 +243,8 @@ class RunWriter:
             WriterClosedError: The writer is closed.
         """
         run = self._live()
-        require("PIL", "image", "images")
+        # Imported here, not by the writer thread: a fork must never catch it mid-import.
+        require("PIL.Image", "image", "images")
         from tensorboardX import summary
 
         build = summary_builder(summary.image, check_tag(tag), snapshot(img_tensor), 1, dataformats)
@@ -451,5 +452,6 @@ def require(module: str, extra: str, feature: str) -> None:
     try:
         importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        msg = f'{feature} need {module}: pip install "tblog[{extra}]"'
-        raise ModuleNotFoundError(msg, name=module) from exc
+        package = module.split(".", maxsplit=1)[0]
+        msg = f'{feature} need {package}: pip install "tblog[{extra}]"'
+        raise ModuleNotFoundError(msg, name=package) from exc

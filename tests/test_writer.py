@@ -206,6 +206,21 @@ def test_a_deleted_event_file_is_noticed_and_replaced(logdir: Path) -> None:
     assert read_run(logdir).scalars["x"] == [(1, 2.0)]
 
 
+def test_points_after_the_exit_hook_are_counted_not_lost_silently(
+    logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the run is closed (the exit hook ran), a point is counted as dropped, said once."""
+    writer = tblog.get_writer(logdir)
+    writer.add_scalar("x", 1.0, 0)
+    _run.close_all()
+    writer.add_scalar("x", 2.0, 1)
+    writer.add_scalars("m", {"a": 1, "b": 2}, 1)
+    assert 3 == writer.stats.dropped
+    assert 1 == capsys.readouterr().err.count("logged after")
+    assert [(0, 1.0)] == read_run(logdir).scalars["x"]
+    writer.close()
+
+
 def test_import_tblog_stays_light() -> None:
     """``import tblog`` imports none of tensorboardX, numpy, structlog, torch."""
     code = (
