@@ -7,7 +7,6 @@ import json
 import logging
 import logging.config
 import pickle
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +18,6 @@ from tbread import read_run
 import tblog
 
 structlog = pytest.importorskip("structlog")
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture(autouse=True)
@@ -254,29 +251,3 @@ def test_adapter_rejects_bad_tags_steps_and_reserved_extras() -> None:
         tlog.warning("hi", extra={"name": "clash"})
     with pytest.raises(ValueError, match="metrics must be a mapping"):
         tlog.metrics({1: 2})  # type: ignore[dict-item]
-
-
-@pytest.mark.parametrize(
-    ("script", "args", "expected"),
-    [
-        ("structlog_native.py", [], {"train/loss", "train/acc", "acc", "f1", "lr"}),
-        ("structlog_stdlib.py", [], {"loss", "acc"}),
-        ("structlog_stdlib.py", ["--bridge", "formatter"], {"loss", "acc"}),
-        ("dictconfig_run.py", [], {"loss", "acc", "f1"}),
-        ("train_numpy.py", ["--epochs", "2"], {"loss/train", "val/accuracy", "val/loss"}),
-    ],
-)
-def test_examples_run_and_write_their_runs(
-    tmp_path: Path, script: str, args: list[str], expected: set[str]
-) -> None:
-    """Every example runs as documented and writes the tags it promises."""
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), "--logdir", "run", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert 0 == result.returncode, result.stderr
-    assert expected <= set(read_run(tmp_path / "run").scalars)
