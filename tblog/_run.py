@@ -446,6 +446,7 @@ class Run:
         self._fd = fd
         self.path = path
         self._offset = len(header)
+        self._first_events = []  # a purge belongs to the first file only, not to a reopened one
         return True
 
     def _create_file(self, newest: str) -> str:
@@ -482,6 +483,7 @@ class Run:
             self._close_file()
 
     def _close_file(self) -> None:
+        self.path = None
         fd, self._fd = self._fd, None
         if fd is not None:
             with contextlib.suppress(OSError):

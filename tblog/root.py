@@ -505,7 +505,7 @@ def _install(
             if purge_step is not None or run_path.exists():
                 first_events, seeds = _resume_plan(run_path, purge_step)
             run = _run.acquire(run_path, flush_secs=flush_secs, first_events=first_events)
-            if run.path is not None:  # this process already writes the run: purge in that file
+            if run.refs > 1:  # already open in this process: the purge goes into its queue
                 for build in first_events:
                     run.put_event(build)
             run.seed_steps(seeds)

@@ -99,7 +99,7 @@ class RunWriter:
 
     @property
     def file_path(self) -> str | None:
-        """The event file, or None before the first point is written."""
+        """The event file being written, or None (before the first point, or after a fault)."""
         run = self._run
         return run.path if run is not None else None
 

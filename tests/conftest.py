@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import tblog
 from tblog import _run
 
 
@@ -27,6 +28,7 @@ def _clean_logging_and_runs() -> Iterator[None]:
     loggers = dict(logging.Logger.manager.loggerDict)
     raise_exceptions = logging.raiseExceptions
     yield
+    tblog.close()  # a facade a failed test left active
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)

@@ -366,3 +366,40 @@ def test_per_rank_gives_each_rank_a_sub_run(tmp_path: Path) -> None:
         )
     for rank in (0, 1):
         assert {"loss": [(0, float(rank))]} == read_run(tmp_path / f"runs/job/rank_{rank}").scalars
+
+
+def test_restore_purges_once_even_if_the_file_is_replaced(tmp_path: Path) -> None:
+    """A fault that replaces the event file after a restore does not purge the new points."""
+    with _setup(tmp_path) as run:
+        for step in range(10):
+            run.scalar("loss", float(step), step)
+    assert run.log_file is not None
+    assert run.run_path is not None
+    again = tblog.restore(log_file=run.log_file, run_path=run.run_path, purge_step=5,
+                          console=False)  # fmt: skip
+    for step in range(5, 8):
+        again.scalar("loss", -float(step), step)
+    again.flush()
+    writer = again.writer
+    assert writer is not None
+    writer._live()._close_file()  # as after a deleted file: the next point opens a new one
+    again.scalar("loss", -8.0, 8)
+    again.close()
+    assert [(s, float(s)) for s in range(5)] + [(s, -float(s)) for s in range(5, 9)] == (
+        read_run(run.run_path).scalars["loss"]
+    )
+
+
+def test_restore_into_a_run_already_open_in_this_process(tmp_path: Path) -> None:
+    """restore() while this process has the run open (no file yet): the purge still applies."""
+    with tblog.get_writer(tmp_path / "runs" / "job") as first_life:
+        for step in range(10):
+            first_life.add_scalar("loss", float(step), step)
+    writer = tblog.get_writer(tmp_path / "runs" / "job")  # open again, nothing written yet
+    with tblog.restore(log_file=tmp_path / "job.log", run_path=tmp_path / "runs" / "job",
+                       purge_step=4, console=False) as again:  # fmt: skip
+        again.scalar("loss", -4.0, 4)
+    writer.close()
+    assert [(s, float(s)) for s in range(4)] + [(4, -4.0)] == (
+        read_run(tmp_path / "runs" / "job").scalars["loss"]
+    )
