@@ -296,7 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tblog`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    status: int = args.func(args, sys.stdout)
+    try:
+        status: int = args.func(args, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``tblog summary runs | head``): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return status
 
 

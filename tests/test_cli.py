@@ -190,3 +190,21 @@ def test_sparkline_scales_and_skips_non_finite() -> None:
     assert "▁█" == sparkline([0, math.nan, 1, math.inf])
     assert 24 == len(sparkline(list(range(1000))))
     assert "" == sparkline([math.nan])
+
+
+def test_output_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """``tblog summary runs | head -1``: no traceback when the reader closes the pipe early."""
+    with tblog.get_writer(tmp_path / "run") as writer:
+        for n in range(3000):  # far more output than a pipe buffer holds
+            writer.add_scalar(f"tag/{n:05d}", float(n), 0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tblog", "summary", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"run ")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert 141 == proc.wait(timeout=60)
+    assert "Traceback" not in err
