@@ -73,6 +73,7 @@ def test_processor_passes_the_event_dict_on_unchanged(logdir: Path) -> None:
     assert processor(None, "info", event) is event
     assert before == event
     processor.close()
+    assert {"t": [(0, 1.5)], "e/x": [(0, 2.0)]} == read_run(logdir).scalars
 
 
 def test_processor_bad_values_never_raise_and_the_event_is_rendered(
