@@ -57,6 +57,21 @@ def _len_delimited(field_key: int, payload: bytes) -> bytes:
     return bytes((field_key,)) + varint(len(payload)) + payload
 
 
+def _scalar_tail(tag: str) -> bytes:
+    """The bytes of a scalar Event after its step: Summary{Value{tag, simple_value key}}."""
+    # Value{tag=1, simple_value=2 (fixed32)}, in Summary{value=1}, in Event{summary=5}
+    value_head = _len_delimited(0x0A, tag.encode("utf-8")) + b"\x15"
+    value_len = len(value_head) + 4
+    summary_len = 1 + len(varint(value_len)) + value_len
+    return b"\x2a" + varint(summary_len) + b"\x0a" + varint(value_len) + value_head
+
+
+def _framed_header(size: int) -> bytes:
+    """The length and length-CRC that frame a record of ``size`` bytes."""
+    header = _U64(size)
+    return header + _U32(masked_crc(header))
+
+
 def _clamp_f32(value: Any) -> float:
     """Map a finite value beyond float32's range to +-inf, as a float32 cast does."""
     number = float(value)
@@ -81,16 +96,11 @@ class ScalarEncoder:
 
     def _entry(self, tag: str, width: int) -> tuple[Callable[..., bytes], bytes, bytes]:
         entries = self._tags.setdefault(tag, [None] * 11)
-        # Value{tag=1, simple_value=2 (fixed32)}, in Summary{value=1}, in Event{summary=5}
-        value_head = _len_delimited(0x0A, tag.encode("utf-8")) + b"\x15"
-        value_len = len(value_head) + 4
-        summary_len = 1 + len(varint(value_len)) + value_len
-        rest = b"\x2a" + varint(summary_len) + b"\x0a" + varint(value_len) + value_head
+        rest = _scalar_tail(tag)
         # wall_time (key 0x09, double), step (key 0x10, varint), the rest, simple_value (float)
         step_format = "B" * width if width <= 4 else f"{width}s"
         packer = struct.Struct(f"<BdB{step_format}{len(rest)}sf")
-        header = _U64(packer.size)
-        entry = (packer.pack, header + _U32(masked_crc(header)), rest)
+        entry = (packer.pack, _framed_header(packer.size), rest)
         entries[width] = entry
         return entry
 
@@ -198,12 +208,8 @@ class BatchScalarEncoder:
         layout = self._layouts.get(key)
         if layout is None:
             np = self._np
-            value_head = _len_delimited(0x0A, tag.encode("utf-8")) + b"\x15"
-            value_len = len(value_head) + 4
-            summary_len = 1 + len(varint(value_len)) + value_len
-            rest = b"\x2a" + varint(summary_len) + b"\x0a" + varint(value_len) + value_head
+            rest = _scalar_tail(tag)
             size = 1 + 8 + 1 + width + len(rest) + 4
-            header = _U64(size)
             dtype = np.dtype(
                 [
                     ("header", "V12"),
@@ -216,7 +222,7 @@ class BatchScalarEncoder:
                     ("crc", "<u4"),
                 ]
             )
-            layout = self._layouts[key] = (dtype, header + _U32(masked_crc(header)), rest)
+            layout = self._layouts[key] = (dtype, _framed_header(size), rest)
         return layout
 
     def _run(self, tag: str, width: int, steps: Any, walls: Any, values: Any) -> bytes:
@@ -272,11 +278,9 @@ class ProtoEncoder:
         )
         self._default_bins: list[float] | None = None
 
-    def file_version(self, walltime: float | None = None) -> bytes:
+    def file_version(self) -> bytes:
         """Return the framed first record every event file starts with."""
-        event = self._event_pb2.Event(
-            wall_time=time.time() if walltime is None else walltime, file_version=FILE_VERSION
-        )
+        event = self._event_pb2.Event(wall_time=time.time(), file_version=FILE_VERSION)
         return frame(event.SerializeToString())
 
     def event(self, kind: int, tag: str, payload: Any, step: int, walltime: float) -> bytes:
@@ -341,15 +345,6 @@ def code_block(text: str) -> str:
     longest = max(map(len, _BACKTICKS.findall(text)), default=0) if "`" in text else 0
     fence = "`" * max(3, longest + 1)
     return f"{fence}\n{text}\n{fence}"
-
-
-def summary_builder(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
-    """Defer a tensorboardX summary builder call to the writer thread."""
-
-    def build() -> Any:
-        return func(*args, **kwargs)
-
-    return build
 
 
 def constant(proto: Any) -> Callable[[], Any]:

@@ -111,11 +111,16 @@ def classify(value: Any, kind: Any = None) -> tuple[int, Any]:  # noqa: PLR0911 
     )
 
 
+def _on_host(value: Any) -> Any:
+    """A torch tensor as a host numpy array (recognised by module name, torch never imported)."""
+    if type(value).__module__.startswith("torch"):
+        return value.detach().cpu().numpy()
+    return value
+
+
 def _scalar(value: Any) -> float:
     try:
-        if type(value).__module__.startswith("torch"):
-            value = value.detach().cpu().item()
-        return float(value)
+        return float(_on_host(value))
     except (TypeError, ValueError, RuntimeError) as exc:
         raise PointError("value", f"value is not a scalar number: {_short(value)}") from exc
 
@@ -124,9 +129,7 @@ def _array_copy(value: Any) -> Any:
     import numpy as np
 
     try:
-        if type(value).__module__.startswith("torch"):
-            value = value.detach().cpu().numpy()
-        array = np.array(value, dtype=np.float64, copy=True)
+        array = np.array(_on_host(value), dtype=np.float64, copy=True)
     except (TypeError, ValueError, RuntimeError) as exc:
         raise PointError("value", f"value is not an array of numbers: {_short(value)}") from exc
     if array.ndim == 0:
@@ -138,9 +141,7 @@ def snapshot(value: Any) -> Any:
     """Return a numpy copy of an array or tensor, keeping its dtype (images depend on it)."""
     import numpy as np
 
-    if type(value).__module__.startswith("torch"):
-        value = value.detach().cpu().numpy()
-    return np.array(value, copy=True)
+    return np.array(_on_host(value), copy=True)
 
 
 def metric_points(
@@ -153,29 +154,19 @@ def metric_points(
     points: list[Point] = []
     errors: list[PointError] = []
     for name, value in metrics.items():
+        if not (isinstance(name, str) and name):
+            reason = f"metrics keys must be non-empty str, got {_short(name)}"
+            errors.append(PointError("metrics-key", reason))
+            continue
         try:
-            key = check_tag(name if isinstance(name, str) else None)
-            tag = f"{prefix}/{key}" if prefix else key
             kind, payload = classify(value)
-        except PointError as exc:
-            if exc.key == "tag":
-                exc = PointError(
-                    "metrics-key", f"metrics keys must be non-empty str, got {_short(name)}"
-                )
-            elif exc.key == "value":
-                exc = PointError(
-                    "metrics-value", f"metrics[{name!r}] must be a number, got {_short(value)}"
-                )
-            errors.append(exc)
-            continue
+        except PointError:
+            kind = None
         if kind != SCALAR:
-            errors.append(
-                PointError(
-                    "metrics-value", f"metrics[{name!r}] must be a number, got {_short(value)}"
-                )
-            )
+            reason = f"metrics[{name!r}] must be a number, got {_short(value)}"
+            errors.append(PointError("metrics-value", reason))
             continue
-        points.append((SCALAR, tag, payload, step, walltime))
+        points.append((SCALAR, f"{prefix}/{name}" if prefix else name, payload, step, walltime))
     return points, errors
 
 

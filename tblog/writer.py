@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 from collections.abc import Mapping
@@ -10,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from tblog import _run
-from tblog._encode import HISTOGRAM, SUMMARY, TEXT, constant, hparams_summaries, summary_builder
+from tblog._encode import HISTOGRAM, SUMMARY, TEXT, constant, hparams_summaries
 from tblog._values import check_step, check_tag, check_walltime, classify, snapshot
 from tblog.exceptions import WriterClosedError
 
@@ -247,7 +248,10 @@ class RunWriter:
         require("PIL.Image", "image", "images")
         from tensorboardX import summary
 
-        build = summary_builder(summary.image, check_tag(tag), snapshot(img_tensor), 1, dataformats)
+        # Built on the writer thread: PNG encoding is not the caller's work.
+        build = functools.partial(
+            summary.image, check_tag(tag), snapshot(img_tensor), 1, dataformats
+        )
         run.put(SUMMARY, tag, build, check_step(global_step), check_walltime(walltime))
 
     def add_hparams(
