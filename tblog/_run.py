@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import contextvars
 import datetime
+import math
 import os
 import socket
 import sys
@@ -23,7 +24,7 @@ STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("tblog_step", 
 DEFAULT_FLUSH_SECS = 1.0
 DEFAULT_MAX_QUEUE = 200_000
 DEFAULT_BLOCK_SECS = 1.0
-EXIT_TIMEOUT_SECS = 10.0
+DEFAULT_TIMEOUT_SECS = 10.0
 
 FLUSH = -1  # a queue item asking the writer to signal when everything before it is written
 _WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
@@ -32,18 +33,62 @@ _EVENT_PREFIX = "events.out.tfevents."
 
 _registry: dict[str, Run] = {}
 _registry_lock = threading.Lock()
+# Per-tag step counters of each run directory; they outlive a closed Run, so a run reopened in
+# this process (dictConfig run again, a notebook cell re-run) continues its counted steps.
+_counters: dict[str, dict[str, int]] = {}
 _exit_hook_installed = False
+_exiting = False  # set by the exit hook: runs closed by it write later points synchronously
+_mp_finalizer_pid = 0  # the multiprocessing child process that has its exit finalizer
+
+
+class _AfterForkKey:
+    """A weakly referenceable key for ``multiprocessing.util.register_after_fork``."""
+
+
+_after_fork_key = _AfterForkKey()
 _file_seq = 0
 _default_logdir: str | None = None
 _active_logdir: str | None = None
 
 
 class _FlushMarker:
-    __slots__ = ("done", "written")
+    __slots__ = ("done", "dropped", "written")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.written = False  # True when the writer reached it; False when released by its death
+        self.dropped = 0  # the run's dropped count when the writer reached it
+
+
+def check_options(
+    flush_secs: Any = DEFAULT_FLUSH_SECS,
+    max_queue: Any = DEFAULT_MAX_QUEUE,
+    block_secs: Any = DEFAULT_BLOCK_SECS,
+    timeout_secs: Any = DEFAULT_TIMEOUT_SECS,
+) -> None:
+    """Raise ValueError naming the first writer option that is unusable (before anything starts).
+
+    Args:
+        flush_secs: Seconds between periodic writes, a number > 0.
+        max_queue: Points queued before a logging call waits, an int >= 1.
+        block_secs: Seconds a logging call may wait for room, a number >= 0.
+        timeout_secs: Seconds ``flush()``, ``close()`` and the exit hook wait at most, > 0.
+
+    Raises:
+        ValueError: An option is not a number in its range.
+    """
+    for name, value, low, strict in (
+        ("flush_secs", flush_secs, 0.0, True),
+        ("block_secs", block_secs, 0.0, False),
+        ("timeout_secs", timeout_secs, 0.0, True),
+    ):
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if number is None or math.isnan(number) or (number <= low if strict else number < low):
+            msg = f"{name} must be a number {'>' if strict else '>='} {low:g}, got {value!r}"
+            raise ValueError(msg)
+    if not isinstance(max_queue, int) or isinstance(max_queue, bool) or max_queue < 1:
+        msg = f"max_queue must be an int >= 1, got {max_queue!r}"
+        raise ValueError(msg)
 
 
 def report(message: str) -> None:
@@ -87,24 +132,30 @@ class Run:
         flush_secs: float = DEFAULT_FLUSH_SECS,
         max_queue: int = DEFAULT_MAX_QUEUE,
         block_secs: float = DEFAULT_BLOCK_SECS,
+        timeout_secs: float = DEFAULT_TIMEOUT_SECS,
         first_events: Iterable[Any] = (),
     ) -> None:
+        check_options(flush_secs, max_queue, block_secs, timeout_secs)
         self.key = logdir  # the registry key: the directory as first opened in this process
         self.logdir = logdir
         self.flush_secs = float(flush_secs)
         self.max_queue = int(max_queue)
         self.block_secs = float(block_secs)
+        self.timeout_secs = float(timeout_secs)
         self.refs = 0
         self.closed = False
+        self.late = False  # closed by the exit hook: later points are written synchronously
         self.path: str | None = None  # the event file, once the first point created it
         self.written = 0
         self.dropped = 0
         self.errors = 0
         self._lock = threading.Lock()
-        self._next: dict[str, int] = {}
+        self._thread_lock = threading.Lock()
+        self._next = _counters.setdefault(logdir, {})
         self._queue: deque[Any] = deque()
         self._wake = threading.Event()
         self._stopping = False
+        self._stalled = False  # a full queue already made one call wait in vain
         self._fd: int | None = None
         self._offset = 0
         self._failing = False
@@ -117,12 +168,10 @@ class Run:
         self._protos = ProtoEncoder()
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
-        self._start_thread()
-        # A multiprocessing child made by fork leaves through os._exit, skipping atexit: close the
-        # child's copy of the run from multiprocessing's own exit finalizers instead.
-        import multiprocessing.util  # already imported by tensorboardX: free here
-
-        multiprocessing.util.register_after_fork(self, Run._finalize_in_mp_child)
+        if _exiting:  # opened by a late exit hook, when no thread can be started (Python 3.12)
+            self._write_late()
+        else:
+            self._start_thread()
 
     # ---- calling thread -------------------------------------------------------------------
 
@@ -210,30 +259,46 @@ class Run:
         if not self._wake.is_set():
             self._wake.set()
         if len(self._queue) < self.max_queue:
+            self._stalled = False
             return True
         return self._make_room(points)
 
     def _make_room(self, points: int) -> bool:
-        """Wait up to ``block_secs`` for the writer to make room; else count dropped points."""
-        deadline = time.monotonic() + self.block_secs
+        """Wait up to ``block_secs`` for room, once per stall; else count the points dropped.
+
+        After one call waited in vain, later calls drop at once until the queue has room again:
+        a stuck disk costs the logging loop ``block_secs`` once, not on every call.
+        """
+        deadline = time.monotonic() + (0.0 if self._stalled else self.block_secs)
         while len(self._queue) >= self.max_queue:
             thread = self._thread
             if time.monotonic() >= deadline or thread is None or not thread.is_alive():
+                self._stalled = True
                 self.dropped += points
                 self.warn_once(
                     "queue-full",
                     f"the queue of {self.logdir} is full ({self.max_queue} points) and the writer "
-                    f"did not catch up within {self.block_secs:g}s; dropping points "
-                    "(see the writer's 'dropped' counter)",
+                    f"did not catch up within {self.block_secs:g}s; dropping points until it "
+                    "does (see the writer's 'dropped' counter)",
                 )
                 return False
             time.sleep(0.001)
+        self._stalled = False
         return True
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Return once every point queued before the call is written; False if it could not be."""
+    def flush(self, timeout: float | None = None) -> int | None:
+        """Wait until every point queued before the call is written or dropped.
+
+        Args:
+            timeout: Seconds to wait at most; None means the run's ``timeout_secs``.
+
+        Returns:
+            The run's dropped count at that moment (a caller compares it with the count it saw
+            before, so drops of earlier points make its flush fail), or None on timeout or a
+            dead writer thread.
+        """
         if self.closed:
-            return True
+            return self.dropped
         thread = self._thread
         if thread is None:
             self._start_thread()
@@ -241,23 +306,24 @@ class Run:
         marker = _FlushMarker()
         self._queue.append((FLUSH, "", marker, 0, 0.0))
         self._wake.set()
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = time.monotonic() + (self.timeout_secs if timeout is None else timeout)
         while not marker.done.wait(0.1):
             if thread is None or not thread.is_alive():
                 break
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-        return marker.written
+            if time.monotonic() >= deadline:
+                return None
+        return marker.dropped if marker.written else None
 
     def close(self, timeout: float | None = None) -> None:
         """Write what is queued (waiting at most ``timeout`` seconds), stop the thread, close.
 
-        None means ``EXIT_TIMEOUT_SECS``: closing never hangs on a stuck disk.
+        None means the run's ``timeout_secs``: closing never hangs on a stuck disk. Closed by
+        the exit hook, the run goes on writing later points (from later exit hooks) itself.
         """
         if self.closed:
             return
         if timeout is None:
-            timeout = EXIT_TIMEOUT_SECS
+            timeout = self.timeout_secs
         self.closed = True
         self._crowded_at = 0  # later puts go through _crowded(), which counts them dropped
         self._stopping = True
@@ -273,6 +339,14 @@ class Run:
                 )
                 return  # the thread still owns the file; it is a daemon and ends with the process
         self._close_file()
+        if _exiting:
+            self._write_late()
+
+    def _write_late(self) -> None:
+        """Write every later point on the calling thread (after the exit hook: no new threads)."""
+        self.late = True
+        self._queue = _LateQueue(self)
+        self._crowded_at = sys.maxsize
 
     def warn_once(self, key: str, message: str) -> None:
         """Report ``message`` the first time ``key`` happens on this run."""
@@ -283,12 +357,16 @@ class Run:
     # ---- writer thread --------------------------------------------------------------------
 
     def _start_thread(self) -> None:
-        thread = threading.Thread(
-            target=self._loop, name=f"tblog-writer:{os.path.basename(self.logdir)}", daemon=True
-        )
-        self._thread = thread
-        thread.start()
-        self._crowded_at = min(_WAKE_AT, self.max_queue)
+        """Start the writer thread unless one runs (many threads may ask at once after fork)."""
+        with self._thread_lock:
+            if self._thread is not None or self.late:
+                return
+            thread = threading.Thread(
+                target=self._loop, name=f"tblog-writer:{os.path.basename(self.logdir)}", daemon=True
+            )
+            thread.start()
+            self._thread = thread
+            self._crowded_at = min(_WAKE_AT, self.max_queue)
 
     def _loop(self) -> None:
         try:
@@ -336,6 +414,7 @@ class Run:
                 if kind == FLUSH:
                     self._write(chunks, count)
                     chunks, count = [], 0
+                    payloads[i].dropped = self.dropped
                     payloads[i].written = True
                     payloads[i].done.set()
                     continue
@@ -380,10 +459,18 @@ class Run:
         """Write framed records holding ``count`` points in one go (or count them dropped)."""
         if not chunks:
             return
+        data = b"".join(chunks)
+        if self._write_data(data, count) and self._deleted():
+            # The run directory was removed under us: those bytes went into an unlinked file.
+            # Say so, and write them again into a new event file, so nothing flushed is lost.
+            self._file_gone()
+            self.written -= count
+            self._write_data(data, count)
+
+    def _write_data(self, data: bytes, count: int) -> bool:
         if self._fd is None and not self._open():
             self.dropped += count
-            return
-        data = b"".join(chunks)
+            return False
         fd = self._fd
         assert fd is not None  # noqa: S101 - _open() set it
         try:
@@ -401,12 +488,13 @@ class Run:
                     f"cannot write to {self.path}: {exc.strerror or exc}; dropping points until "
                     "writing works again (see the writer's 'dropped' counter)"
                 )
-            return
+            return False
         self._offset += len(data)
         self.written += count
         if self._failing:
             self._failing = False
             report(f"writing to {self.path} works again")
+        return True
 
     def _undo_partial_write(self, fd: int) -> None:
         # A torn record stops TensorBoard's readers for good: cut back to the last whole record.
@@ -467,20 +555,26 @@ class Run:
         _file_seq += 1
         return os.path.join(self.logdir, f"{newest}.{host}.{pid}.{_file_seq}")
 
-    def _check_file(self) -> None:
+    def _deleted(self) -> bool:
+        """True if the open event file was unlinked (writes into it would vanish silently)."""
         fd = self._fd
         if fd is None:
-            return
+            return False
         try:
-            removed = os.fstat(fd).st_nlink == 0
+            return os.fstat(fd).st_nlink == 0
         except OSError:
-            removed = True
-        if removed:
-            report(
-                f"the event file {self.path} was deleted (was the run directory removed?); "
-                "points from now on go to a new event file"
-            )
-            self._close_file()
+            return True
+
+    def _file_gone(self) -> None:
+        report(
+            f"the event file {self.path} was deleted (was the run directory removed?); "
+            "points from now on go to a new event file"
+        )
+        self._close_file()
+
+    def _check_file(self) -> None:
+        if self._deleted():
+            self._file_gone()
 
     def _close_file(self) -> None:
         self.path = None
@@ -491,15 +585,12 @@ class Run:
 
     # ---- fork -----------------------------------------------------------------------------
 
-    def _finalize_in_mp_child(self) -> None:
-        import multiprocessing.util
-
-        multiprocessing.util.Finalize(self, self.close, exitpriority=100)
-
     def _reset_in_child(self) -> None:
         """Give a forked child its own sub-run: it never touches the parent's file or queue."""
         self._lock = threading.Lock()
+        self._thread_lock = threading.Lock()
         self._wake = threading.Event()
+        self._stalled = False
         self._queue = deque()  # the parent writes what it had queued
         fd, self._fd = self._fd, None
         if fd is not None:
@@ -516,45 +607,99 @@ class Run:
         self._stopping = False
 
 
+class _LateQueue(deque[Any]):
+    """The queue of a run closed by the exit hook: each point is written as it is put."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self._run = run
+        self._lock = threading.Lock()
+
+    def append(self, item: Any) -> None:
+        with self._lock:
+            super().append(item)
+            self._run._drain()
+
+
 def acquire(logdir: str | os.PathLike[str] | None = None, **options: Any) -> Run:
-    """Return the shared Run of ``logdir`` with one more reference (created on first use)."""
+    """Return the shared Run of ``logdir`` with one more reference (created on first use).
+
+    Raises:
+        ValueError: An option is unusable (nothing is started then).
+    """
     global _exit_hook_installed
+    check_options(**{k: v for k, v in options.items() if k != "first_events"})
     key = os.path.realpath(os.fspath(logdir if logdir is not None else default_logdir()))
     with _registry_lock:
         run = _registry.get(key)
-        if run is None or run.closed:
+        if run is None or (run.closed and not run.late):
             run = Run(key, **options)
             _registry[key] = run
             if not _exit_hook_installed:
                 # Registered after logging's own hook, so it runs before logging.shutdown().
-                atexit.register(close_all)
+                atexit.register(_exit_hook)
                 _exit_hook_installed = True
+                import multiprocessing.util  # already imported by tensorboardX: free here
+
+                multiprocessing.util.register_after_fork(_after_fork_key, _finalize_in_mp_child)
+            _finalize_in_mp_child()
         run.refs += 1
         return run
 
 
 def release(run: Run) -> None:
-    """Drop one reference; the last one writes what is queued and closes the run."""
+    """Drop one reference and return once every point queued before it is written.
+
+    The last reference closes the run. Either way the wait is limited to the run's
+    ``timeout_secs``: a ``close()`` is a barrier for every path into the run, never a hang.
+    """
     with _registry_lock:
         run.refs -= 1
-        if run.refs > 0:
-            return
-        if _registry.get(run.key) is run:
+        last = run.refs <= 0
+        if last and _registry.get(run.key) is run:
             del _registry[run.key]
-    run.close()
+    if last:
+        run.close()
+    else:
+        run.flush()
 
 
 def close_all(timeout: float | None = None) -> None:
-    """Drain and close every open run, within ``timeout`` seconds in all (the exit hook).
+    """Drain and close every open run, within ``timeout`` seconds in all.
 
-    None means ``EXIT_TIMEOUT_SECS``, read at the call.
+    None means the longest ``timeout_secs`` of the open runs (10 s by default).
     """
-    deadline = time.monotonic() + (EXIT_TIMEOUT_SECS if timeout is None else timeout)
     with _registry_lock:
         runs = list(_registry.values())
         _registry.clear()
+    if timeout is None:
+        timeout = max((run.timeout_secs for run in runs), default=DEFAULT_TIMEOUT_SECS)
+    deadline = time.monotonic() + timeout
     for run in runs:
         run.close(max(0.0, deadline - time.monotonic()))
+
+
+def _exit_hook() -> None:
+    """At exit: close every run; a point logged later (by a later exit hook) is still written."""
+    global _exiting
+    _exiting = True
+    close_all()
+
+
+def _finalize_in_mp_child(_key: object = None) -> None:
+    """In a multiprocessing child (fork, forkserver), close the runs from its exit finalizers.
+
+    Such a child leaves through ``os._exit``, which skips ``atexit``. Called when a run opens and
+    after multiprocessing forks a child (for the runs it inherited).
+    """
+    global _mp_finalizer_pid
+    mp = sys.modules.get("multiprocessing")
+    if mp is None or _mp_finalizer_pid == os.getpid() or mp.parent_process() is None:
+        return
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _exit_hook, exitpriority=100)
+    _mp_finalizer_pid = os.getpid()
 
 
 def _before_fork() -> None:

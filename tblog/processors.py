@@ -42,9 +42,11 @@ class TensorBoardProcessor:
         text_tag: The text tag, a ``str.format`` template over the event dict plus ``level``
             (the method name, e.g. ``info``).
         flush_secs: At most this many seconds pass between an event and its write to disk.
+        timeout_secs: The longest ``flush()`` and ``close()`` wait for the disk.
 
     Raises:
         ModuleNotFoundError: structlog is not installed (``pip install "tblog[structlog]"``).
+        ValueError: A bad option.
     """
 
     def __init__(
@@ -55,11 +57,14 @@ class TensorBoardProcessor:
         text: bool = False,
         text_tag: str = "logs/{level}",
         flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
     ) -> None:
         require("structlog", "structlog", "TensorBoardProcessor and the structlog bridge")
         if isinstance(keys, str):
             msg = f"keys must be a list of key names, not the str {keys!r}"
             raise TypeError(msg)
+        _run.check_options(flush_secs=flush_secs, timeout_secs=timeout_secs)
+        self.timeout_secs = timeout_secs
         self.logdir = None if logdir is None else str(logdir)
         self.keys = tuple(keys or ())
         self.text = text
@@ -74,7 +79,8 @@ class TensorBoardProcessor:
         self._reported: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("logdir", "keys", "text", "text_tag", "flush_secs")}
+        names = ("logdir", "keys", "text", "text_tag", "flush_secs", "timeout_secs")
+        return {k: getattr(self, k) for k in names}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -87,7 +93,9 @@ class TensorBoardProcessor:
             with self._lock:
                 if self._writer is None or target != self._target:
                     old = self._writer
-                    self._writer = RunWriter(target, flush_secs=self.flush_secs)
+                    self._writer = RunWriter(
+                        target, flush_secs=self.flush_secs, timeout_secs=self.timeout_secs
+                    )
                     self._target = target
                     if old is not None:
                         old.close()

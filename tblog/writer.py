@@ -43,8 +43,8 @@ class RunWriter:
     order follow tensorboardX's ``SummaryWriter``; a missing ``global_step`` is resolved like a
     record's step: the ``tblog.step`` context, else a per-tag counter starting at 0.
 
-    Options (``flush_secs``, ``max_queue``, ``block_secs``) take effect when the run is first
-    opened in the process; later writers of the same run share it as it is.
+    Options (``flush_secs``, ``max_queue``, ``block_secs``, ``timeout_secs``) take effect when
+    the run is first opened in the process; later writers of the same run share it as it is.
 
     Args:
         logdir: The run directory; None means the active ``tblog.setup()`` run, else the
@@ -52,7 +52,12 @@ class RunWriter:
         flush_secs: At most this many seconds pass between a point and its write to disk.
         max_queue: Points queued for the writer thread before a logging call waits.
         block_secs: How long a logging call waits for room in a full queue before the point is
-            dropped and counted.
+            dropped and counted; after one such wait, calls drop at once until there is room.
+        timeout_secs: The longest ``flush()`` and ``close()`` wait for the disk, and the exit
+            hook's limit: a stuck disk never hangs a flush, ``logging.shutdown()`` or exit.
+
+    Raises:
+        ValueError: An option is out of range (nothing is opened or started then).
     """
 
     def __init__(
@@ -62,28 +67,31 @@ class RunWriter:
         flush_secs: float = _run.DEFAULT_FLUSH_SECS,
         max_queue: int = _run.DEFAULT_MAX_QUEUE,
         block_secs: float = _run.DEFAULT_BLOCK_SECS,
+        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
     ) -> None:
         if logdir is None:
             logdir = _run.active_logdir()
-        if flush_secs <= 0:
-            msg = f"flush_secs must be > 0, got {flush_secs!r}"
-            raise ValueError(msg)
-        if max_queue < 1:
-            msg = f"max_queue must be >= 1, got {max_queue!r}"
-            raise ValueError(msg)
-        self._run: _run.Run | None = _run.acquire(
-            logdir, flush_secs=flush_secs, max_queue=max_queue, block_secs=block_secs
+        self._init(
+            _run.acquire(
+                logdir,
+                flush_secs=flush_secs,
+                max_queue=max_queue,
+                block_secs=block_secs,
+                timeout_secs=timeout_secs,
+            )
         )
-        self._logdir = self._run.logdir
+
+    def _init(self, run: _run.Run) -> None:
+        self._run: _run.Run | None = run
+        self._logdir = run.logdir
+        self._dropped_seen = run.dropped  # flush() fails when points were dropped since
         self._tbx: Any = None  # a tensorboardX SummaryWriter on this run, made on first use
 
     @classmethod
     def adopt(cls, run: _run.Run) -> RunWriter:
         """Wrap a reference to a shared run acquired elsewhere (it is released by ``close``)."""
         writer = cls.__new__(cls)
-        writer._run = run
-        writer._logdir = run.logdir
-        writer._tbx = None
+        writer._init(run)
         return writer
 
     # ---- state ----------------------------------------------------------------------------
@@ -331,13 +339,22 @@ class RunWriter:
         """Return once every point added before the call is on disk and readable by TensorBoard.
 
         Args:
-            timeout: Seconds to wait at most; None waits while the writer thread is alive.
+            timeout: Seconds to wait at most; None means the run's ``timeout_secs``.
 
         Returns:
-            True if everything was written; False on timeout or a dead writer thread.
+            True if every point since this writer's previous flush (or its opening) was written;
+            False if one was dropped (a full queue, a full disk, an unencodable value), on
+            timeout, or with a dead writer thread.
         """
         run = self._run
-        return True if run is None else run.flush(timeout)
+        if run is None:
+            return True
+        dropped = run.flush(timeout)
+        if dropped is None:
+            return False
+        clean = dropped == self._dropped_seen
+        self._dropped_seen = dropped
+        return clean
 
     def close(self) -> None:
         """Flush and release this writer's share of the run; calling it twice is harmless."""
