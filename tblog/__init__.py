@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from tblog._step import step
 from tblog.adapter import TensorBoardAdapter, adapter
 from tblog.exceptions import SetupError, TblogError, WriterClosedError
-from tblog.handler import TensorBoardHandler
+from tblog.handler import QueueHandler, TensorBoardHandler
 from tblog.processors import TensorBoardProcessor
 from tblog.root import (
     RootLogger,
@@ -32,6 +32,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "QueueHandler",
     "RootLogger",
     "RunWriter",
     "SetupError",

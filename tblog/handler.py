@@ -1,10 +1,14 @@
-"""``TensorBoardHandler``: a ``logging.Handler`` that turns records into TensorBoard points."""
+"""tblog's logging handlers: ``TensorBoardHandler``, and a ``QueueHandler`` that keeps payloads."""
 
 from __future__ import annotations
 
+import copy
 import logging
+import logging.handlers
 import os
+import string
 import sys
+from typing import Any
 
 from tblog import _run
 from tblog._encode import LOG
@@ -46,8 +50,19 @@ class TensorBoardHandler(logging.Handler):
         flush_secs: At most this many seconds pass between a record and its write to disk.
         max_queue: Points queued for the writer thread before a logging call waits.
         block_secs: How long a logging call waits for room in a full queue before the point is
-            dropped and counted.
+            dropped and counted; after one such wait, calls drop at once until there is room.
+        timeout_secs: The longest ``flush()`` and ``close()`` wait for the disk (so
+            ``logging.shutdown()`` never hangs), and the limit of tblog's exit hook.
+
+    Raises:
+        ValueError: An option is out of range or ``text_tag`` is unusable; nothing is
+            registered or opened then.
     """
+
+    # Class-level defaults: a handler whose construction failed half-way stays harmless.
+    _writer: RunWriter | None = None
+    _live_run: _run.Run | None = None
+    _logdir = ""
 
     def __init__(
         self,
@@ -58,18 +73,26 @@ class TensorBoardHandler(logging.Handler):
         flush_secs: float = _run.DEFAULT_FLUSH_SECS,
         max_queue: int = _run.DEFAULT_MAX_QUEUE,
         block_secs: float = _run.DEFAULT_BLOCK_SECS,
+        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
     ) -> None:
+        # Validate before Handler.__init__ registers the handler for logging.shutdown().
+        cached = check_text_tag(text_tag) if text_tag is not None else True
+        _run.check_options(flush_secs, max_queue, block_secs, timeout_secs)
         super().__init__(level)
-        if text_tag is not None:
-            _check_text_tag(text_tag)
         self.text_tag = text_tag
-        self._writer: RunWriter | None = RunWriter(
-            logdir, flush_secs=flush_secs, max_queue=max_queue, block_secs=block_secs
-        )
-        self._run: _run.Run | None = self._writer._run
-        self._logdir = self._writer.logdir
+        self._text_tag_cached = cached
         self._text_tags: dict[tuple[str, str], str] = {}
         self._reported: set[tuple[str, str]] = set()
+        writer = RunWriter(
+            logdir,
+            flush_secs=flush_secs,
+            max_queue=max_queue,
+            block_secs=block_secs,
+            timeout_secs=timeout_secs,
+        )
+        self._writer = writer
+        self._live_run = writer._run
+        self._logdir = writer.logdir
 
     @property
     def logdir(self) -> str:
@@ -117,7 +140,7 @@ class TensorBoardHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record's points for the writer thread; never raises into the caller."""
         try:
-            run = self._run
+            run = self._live_run
             if run is None:
                 self._report(record, "closed", f"the handler of {self._logdir} is closed")
                 return
@@ -151,6 +174,10 @@ class TensorBoardHandler(logging.Handler):
             points, errors = payload
             if points:
                 run.put_many(points)
+            elif errors and not _is_own_logger(record.name):
+                # No point could be made (say, a library's own extra={"value": 3} without a
+                # tag): the message is kept as text, like any plain message.
+                self._emit_text(run, record)
             for error in errors:
                 self._report(record, error.key, error.reason)
         except RecursionError:
@@ -162,10 +189,13 @@ class TensorBoardHandler(logging.Handler):
         template = self.text_tag
         if template is None:
             return
-        key = (record.name, record.levelname)
-        tag = self._text_tags.get(key)
-        if tag is None:
-            tag = self._text_tags[key] = _format_text_tag(template, record)
+        if self._text_tag_cached:  # the template names only the logger and the level
+            key = (record.name, record.levelname)
+            tag = self._text_tags.get(key)
+            if tag is None:
+                tag = self._text_tags[key] = _format_text_tag(template, record)
+        else:
+            tag = _format_text_tag(template, record)
         run.put(LOG, tag, self.format(record), None, record.created, counted=True)
 
     def _report(self, record: logging.LogRecord, key: str, reason: str) -> None:
@@ -197,7 +227,7 @@ class TensorBoardHandler(logging.Handler):
         """Flush and release this handler's share of the run; calling it twice is harmless."""
         self.acquire()
         try:
-            writer, self._writer, self._run = self._writer, None, None
+            writer, self._writer, self._live_run = self._writer, None, None
             if writer is not None:
                 writer.close()
         finally:
@@ -211,11 +241,23 @@ class TensorBoardHandler(logging.Handler):
         return f"<{type(self).__name__} {self._logdir} ({level})>"
 
 
-def _check_text_tag(template: str) -> None:
+#: Record attributes that are the same for every record of one logger at one level.
+_PER_LOGGER_LEVEL = frozenset(("name", "levelname", "levelno"))
+
+
+def check_text_tag(template: Any) -> bool:
+    """Check a ``text_tag`` template; return True if its tag depends on logger and level only.
+
+    Raises:
+        ValueError: Not a non-empty str, or it names an unknown record attribute.
+    """
     record = logging.LogRecord("name", logging.INFO, __file__, 0, "", None, None)
     if not isinstance(template, str) or not _format_text_tag(template, record, strict=True):
         msg = f"text_tag must be a non-empty str or None, got {template!r}"
         raise ValueError(msg)
+    fields = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    roots = {field.split(".", 1)[0].split("[", 1)[0] for field in fields}
+    return roots <= _PER_LOGGER_LEVEL
 
 
 def _format_text_tag(template: str, record: logging.LogRecord, *, strict: bool = False) -> str:
@@ -228,3 +270,39 @@ def _format_text_tag(template: str, record: logging.LogRecord, *, strict: bool =
             msg = f"text_tag {template!r} names an unknown record attribute: {exc}"
             raise ValueError(msg) from exc
         return template.split("{", 1)[0].rstrip("/") or "logs"
+
+
+class QueueHandler(logging.handlers.QueueHandler):
+    """A ``logging.handlers.QueueHandler`` that carries TensorBoard payloads across the queue.
+
+    The stdlib's ``prepare()`` formats each record into a string, which turns an event dict
+    travelling in ``record.msg`` (structlog's ``ProcessorFormatter.wrap_for_formatter``) into
+    text. This one passes such a dict on as it is (an exception in it rendered under
+    ``"exception"``, as structlog's ``format_exc_info`` does, since tracebacks do not pickle);
+    other records are prepared as the stdlib does, their ``extra`` payload kept.
+    ``tblog.log_to_queue`` installs it; in ``dictConfig`` use
+    ``{"class": "tblog.QueueHandler", "queue": "ext://your_module.queue"}``.
+
+    Args:
+        queue: The queue (``queue.Queue``, ``multiprocessing.Queue``, a manager's queue).
+    """
+
+    def prepare(self, record: logging.LogRecord) -> Any:
+        """Return the record to put on the queue (picklable, payload intact)."""
+        event = record.msg
+        if event.__class__ is not dict:
+            return super().prepare(record)
+        event = dict(event)
+        exc_info = event.pop("exc_info", None)
+        if exc_info is True:
+            exc_info = record.exc_info or sys.exc_info()
+        elif isinstance(exc_info, BaseException):
+            exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+        if isinstance(exc_info, tuple) and exc_info[0] is not None:
+            event["exception"] = logging.Formatter().formatException(exc_info)
+        record = copy.copy(record)
+        record.msg = event
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return record

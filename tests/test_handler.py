@@ -9,6 +9,7 @@ import logging.config
 import logging.handlers
 import math
 import pickle
+import queue
 from pathlib import Path
 
 import numpy as np
@@ -356,3 +357,86 @@ def test_no_event_file_before_the_first_point(logdir: Path) -> None:
     assert not logdir.exists()
     handler.close()
     assert not logdir.exists()
+
+
+def test_text_tag_templates_are_formatted_per_record(logger: logging.Logger, logdir: Path) -> None:
+    """text_tag="logs/{funcName}": each function's lines under its own tag, not the first's."""
+    handler = tblog.TensorBoardHandler(logdir, text_tag="logs/{funcName}")
+    logger.addHandler(handler)
+
+    def load() -> None:
+        logger.info("loading")
+
+    def train() -> None:
+        logger.info("training")
+
+    load()
+    train()
+    load()
+    handler.close()
+    texts = read_run(logdir).texts
+    assert [0, 1] == [step for step, _ in texts["logs/load"]]
+    assert [(0, "```\ntraining\n```")] == texts["logs/train"]
+
+
+def test_a_foreign_extra_keeps_its_message_as_text(
+    logger: logging.Logger, logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A library's extra={"value": 3} (no tag) is no point: its message is written as text."""
+    handler = tblog.TensorBoardHandler(logdir, text_tag="logs")
+    logger.addHandler(handler)
+    logger.info("retry %d", 3, extra={"value": 3})
+    logger.info("ok", extra={"tag": "x", "value": 1.0, "step": 0})
+    handler.close()
+    data = read_run(logdir)
+    assert {"logs": [(0, "```\nretry 3\n```")]} == data.texts
+    assert {"x": [(0, 1.0)]} == data.scalars
+    assert 1 == capsys.readouterr().err.count("tag must be a non-empty str")
+
+
+class _PicklingQueue(queue.Queue):  # type: ignore[type-arg]
+    """A queue whose items are pickled on the way, as across a process boundary."""
+
+    def _put(self, item: object) -> None:
+        super()._put(pickle.loads(pickle.dumps(item)))
+
+
+def test_structlog_payloads_cross_a_queue_handler(logdir: Path) -> None:
+    """wrap_for_formatter + tblog.QueueHandler from dictConfig: points arrive as points."""
+    structlog = pytest.importorskip("structlog")
+    records = _PicklingQueue()
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {"q": {"class": "tblog.QueueHandler", "queue": records}},
+            "loggers": {"sl.queue": {"handlers": ["q"], "level": "INFO", "propagate": False}},
+        }
+    )
+    structlog.configure(
+        processors=[structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    log = structlog.get_logger("sl.queue")
+    log.info("train", tag="loss", value=0.5, step=2)
+    log.info("eval", metrics={"acc": 0.75}, step=2)
+    try:
+        {}["boom"]
+    except KeyError:
+        log.exception("failed")
+    handler = tblog.TensorBoardHandler(logdir, text_tag="logs")
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(processor=structlog.processors.KeyValueRenderer())
+    )
+    listener = logging.handlers.QueueListener(records, handler)
+    listener.start()
+    listener.stop()
+    handler.close()
+    data = read_run(logdir)
+    assert {"loss": [(2, 0.5)], "acc": [(2, 0.75)]} == data.scalars
+    ((_, text),) = data.texts["logs"]
+    assert "event='failed'" in text
+    assert "KeyError" in text
+    assert "boom" in text
