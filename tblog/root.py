@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime
 import functools
+import itertools
 import logging
 import os
 import sys
@@ -17,7 +20,7 @@ from typing import Any, TypeVar
 from tblog import _run
 from tblog._values import PointError, check_step, check_tag, metric_points
 from tblog.exceptions import SetupError, WriterClosedError
-from tblog.handler import DEFAULT_TEXT_TAG, TensorBoardHandler
+from tblog.handler import DEFAULT_TEXT_TAG, QueueHandler, TensorBoardHandler, check_text_tag
 from tblog.writer import RunWriter, require
 
 #: The file log's default format.
@@ -63,16 +66,6 @@ def _torch_distributed() -> Any:
     except Exception:  # noqa: BLE001 - a half-initialised backend means no usable rank
         return None
     return None
-
-
-def _shared_log_name(run_name: str) -> str:
-    name = get_default_log_name(run_name)
-    dist = _torch_distributed()
-    if dist is not None and dist.get_world_size() > 1:
-        names = [name]
-        dist.broadcast_object_list(names, src=0)
-        name = str(names[0])
-    return name
 
 
 class _Timer:
@@ -144,33 +137,45 @@ class RootLogger:
         self._reported: set[str] = set()
         self._queue: Any = None
         self._listener: Any = None
+        self._pid = os.getpid()  # a forked child must not stop or close what is its parent's
+        # Made by get_root_logger() before any setup: it acts on whichever run is active.
+        self._detached = log_file is None
+
+    def _target(self) -> RootLogger:
+        """The facade this one acts on: itself, or (detached) the active one when there is one."""
+        if self._detached:
+            active = _active
+            if active is not None:
+                return active
+        return self
 
     # ---- state ----------------------------------------------------------------------------
 
     @property
     def log_file(self) -> Path | None:
         """The file log (None before setup)."""
-        return self._log_file
+        return self._target()._log_file
 
     @property
     def run_path(self) -> Path | None:
         """The TensorBoard run directory (None before setup and on ranks that write no events)."""
-        return self._run_path
+        return self._target()._run_path
 
     @property
     def rank(self) -> int:
         """The rank this process had at setup."""
-        return self._rank
+        return self._target()._rank
 
     @property
     def writer(self) -> RunWriter | None:
         """The run's shared writer, with every ``add_*`` method of tensorboardX's SummaryWriter."""
-        return self._writer
+        return self._target()._writer
 
     @property
     def active(self) -> bool:
-        """True while this facade is set up and not closed."""
-        return not self._closed and self._log_file is not None
+        """True while this facade (or, taken before setup, the active one) is set up."""
+        target = self._target()
+        return not target._closed and target._log_file is not None
 
     # ---- stdlib logging -------------------------------------------------------------------
 
@@ -206,10 +211,11 @@ class RootLogger:
     # ---- TensorBoard helpers --------------------------------------------------------------
 
     def _live_writer(self) -> RunWriter | None:
-        if self._closed:
+        target = self._target()
+        if target._closed:
             msg = "this RootLogger is closed"
             raise WriterClosedError(msg)
-        return self._writer
+        return target._writer
 
     def _bad(self, helper: str, exc: Exception) -> None:
         key = f"{helper}:{getattr(exc, 'key', type(exc).__name__)}"
@@ -329,9 +335,10 @@ class RootLogger:
         call is reported and ignored: TensorBoard keeps one set of hyperparameters per run.
         """
         writer = self._live_writer()
+        target = self._target()
         if writer is None:
             return
-        if self._hparams_written:
+        if target._hparams_written:
             self._bad("hparams", ValueError("hparams were already written for this run"))
             return
         try:
@@ -339,7 +346,7 @@ class RootLogger:
         except (ValueError, TypeError) as exc:
             self._bad("hparams", exc)
             return
-        self._hparams_written = True
+        target._hparams_written = True
 
     def timer(self, tag: str, step: int | None = None) -> _Timer:
         """Time a ``with`` block or a decorated function; log the seconds as scalar ``tag``.
@@ -354,7 +361,7 @@ class RootLogger:
 
     def scalar_ts(self, tag: str, value: Any) -> None:
         """Write a scalar whose step is the time since setup, in microseconds (like hyrax)."""
-        elapsed_us = max(0, (time.monotonic_ns() - self._started_ns) // 1000)
+        elapsed_us = max(0, (time.monotonic_ns() - self._target()._started_ns) // 1000)
         self.scalar(tag, value, elapsed_us)
 
     def duration_ts(self, tag: str, start_ns: int) -> None:
@@ -363,7 +370,7 @@ class RootLogger:
         The step is the start's offset from setup in microseconds, as ``scalar_ts`` uses.
         """
         now = time.monotonic_ns()
-        step = max(0, (start_ns - self._started_ns) // 1000)
+        step = max(0, (start_ns - self._target()._started_ns) // 1000)
         self.scalar(tag, (now - start_ns) / 1e9, step)
 
     # ---- several processes ----------------------------------------------------------------
@@ -384,6 +391,9 @@ class RootLogger:
         Returns:
             The queue (the same one on later calls).
         """
+        target = self._target()
+        if target is not self:
+            return target.log_queue(queue)
         if self._listener is None:
             import logging.handlers
             import multiprocessing
@@ -400,20 +410,32 @@ class RootLogger:
 
     def flush(self) -> None:
         """Write everything logged so far to the file log and the run."""
-        for handler in self._installed:
+        target = self._target()
+        for handler in target._installed:
             handler.flush()
-        if self._writer is not None and not self._writer.closed:
-            self._writer.flush()
+        if target._writer is not None and not target._writer.closed:
+            target._writer.flush()
 
     def close(self) -> None:
-        """Remove and close what setup installed and restore the root logger; idempotent."""
+        """Remove and close what setup installed and restore the root logger; idempotent.
+
+        Returns once every point logged into the run before it, through any path (handlers,
+        writers, processors), is on disk, waiting at most the run's ``timeout_secs``. In a
+        forked child it closes only the child's own copies: the parent's queue listener keeps
+        running.
+        """
         global _active
+        target = self._target()
+        if target is not self:
+            target.close()
+            return
         with _lock:
             if self._closed:
                 return
             self._closed = True
             if self._listener is not None:
-                self._listener.stop()  # hands over every record already queued, then stops
+                if self._pid == os.getpid():
+                    self._listener.stop()  # hands over every record already queued, then stops
                 self._listener = None
             root = logging.getLogger()
             for handler in self._installed:
@@ -473,52 +495,117 @@ def _usable_dir(path: Path, what: str) -> None:
         raise SetupError(msg)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """setup()'s and restore()'s options, checked before anything is touched."""
+
+    level: int
+    formatter: logging.Formatter
+    console: bool
+    text_tag: str | None
+    flush_secs: float
+    timeout_secs: float
+
+
+def _check_options(
+    *,
+    level: Any,
+    fmt: Any,
+    console: bool,
+    text_tag: Any,
+    flush_secs: Any,
+    timeout_secs: Any,
+    roots: Mapping[str, Any],
+) -> _Options:
+    """Validate every option of setup() or restore(); raise naming the first bad one.
+
+    Raises:
+        ValueError: A bad level, format, text tag, option or a URL as a local root.
+        TypeError: A root is not a path.
+    """
+    _run.check_options(flush_secs=flush_secs, timeout_secs=timeout_secs)
+    if text_tag is not None:
+        check_text_tag(text_tag)
+    for what, root in roots.items():
+        if root is None:
+            continue
+        if not isinstance(root, (str, os.PathLike)):
+            msg = f"{what} must be a path, got {root!r}"
+            raise TypeError(msg)
+        if "://" in os.fspath(root):
+            msg = f"{what} must be a local directory, got the URL {os.fspath(root)!r}"
+            raise ValueError(msg)
+    try:
+        formatter = logging.Formatter(fmt)
+    except (TypeError, ValueError) as exc:
+        msg = f"fmt is not a usable logging format: {exc}"
+        raise ValueError(msg) from exc
+    return _Options(_check_level(level), formatter, console, text_tag, flush_secs, timeout_secs)
+
+
+def _check_level(level: Any) -> int:
+    if isinstance(level, int) and not isinstance(level, bool):
+        return level
+    if isinstance(level, str):
+        number = logging.getLevelName(level)
+        if isinstance(number, int):
+            return number
+    msg = f"level must be an int or a level name such as 'INFO', got {level!r}"
+    raise ValueError(msg)
+
+
 def _install(
     *,
     log_file: Path,
     run_path: Path | None,
     rank: int,
-    level: int | str,
-    console: bool,
-    fmt: str,
-    text_tag: str | None,
-    flush_secs: float,
+    options: _Options,
     purge_step: int | None = None,
 ) -> RootLogger:
+    """Build the new facade, and only once it stands, close the previous one and install it.
+
+    A failure leaves nothing behind and the previous setup active.
+    """
     global _active
     with _lock:
         if _active is not None:
-            _active.close()
-        _usable_dir(log_file.parent, "log_root")
-        if run_path is not None:
-            _usable_dir(run_path.parent, "runs_root")
-        root = logging.getLogger()
-        formatter = logging.Formatter(fmt)
+            _active.flush()  # a resume plan below reads the run as it is on disk
         installed: list[logging.Handler] = []
-        file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
-        file_handler.setFormatter(formatter)
-        installed.append(file_handler)
         writer = None
-        if run_path is not None:
-            first_events: list[Callable[[], Any]] = []
-            seeds: dict[str, int] = {}
-            if purge_step is not None or run_path.exists():
-                first_events, seeds = _resume_plan(run_path, purge_step)
-            run = _run.acquire(run_path, flush_secs=flush_secs, first_events=first_events)
-            if run.refs > 1:  # already open in this process: the purge goes into its queue
-                for build in first_events:
-                    run.put_event(build)
-            run.seed_steps(seeds)
-            writer = RunWriter.adopt(run)
-            installed.append(TensorBoardHandler(run_path, text_tag=text_tag, flush_secs=flush_secs))
-        if console and not _has_console(root):
+        try:
+            _usable_dir(log_file.parent, "log_root")
+            if run_path is not None:
+                _usable_dir(run_path.parent, "runs_root")
+            file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+            file_handler.setFormatter(options.formatter)
+            installed.append(file_handler)
+            if run_path is not None:
+                writer = _open_run(run_path, options, purge_step)
+                installed.append(
+                    TensorBoardHandler(
+                        run_path,
+                        text_tag=options.text_tag,
+                        flush_secs=options.flush_secs,
+                        timeout_secs=options.timeout_secs,
+                    )
+                )
+        except BaseException:
+            for built in installed:
+                built.close()
+            if writer is not None:
+                writer.close()
+            raise
+        if _active is not None:
+            _active.close()
+        root = logging.getLogger()
+        if options.console and not _has_console(root):
             stream = logging.StreamHandler()
-            stream.setFormatter(formatter)
+            stream.setFormatter(options.formatter)
             installed.append(stream)
         previous_level = root.level
         for handler in installed:
             root.addHandler(handler)
-        root.setLevel(level)
+        root.setLevel(options.level)
         facade = RootLogger(
             log_file=log_file,
             run_path=run_path,
@@ -530,6 +617,25 @@ def _install(
         _active = facade
         _run.set_active_logdir(str(run_path) if run_path is not None else None)
         return facade
+
+
+def _open_run(run_path: Path, options: _Options, purge_step: int | None) -> RunWriter:
+    """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked."""
+    first_events: list[Callable[[], Any]] = []
+    seeds: dict[str, int] = {}
+    if purge_step is not None or run_path.exists():
+        first_events, seeds = _resume_plan(run_path, purge_step)
+    run = _run.acquire(
+        run_path,
+        flush_secs=options.flush_secs,
+        timeout_secs=options.timeout_secs,
+        first_events=first_events,
+    )
+    if run.refs > 1:  # already open in this process: the purge goes into its queue
+        for build in first_events:
+            run.put_event(build)
+    run.seed_steps(seeds)
+    return RunWriter.adopt(run)
 
 
 def _has_console(root: logging.Logger) -> bool:
@@ -583,15 +689,18 @@ def setup(
     per_rank: bool = False,
     text_tag: str | None = DEFAULT_TEXT_TAG,
     flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+    timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
 ) -> RootLogger:
     """Install a file log, a TensorBoard run and a console on the stdlib root logger.
 
     The file log is ``<log_root>/<log_name>.log`` (rank r > 0: ``<log_name>.rank<r>.log``), the
     run ``<runs_root>/<log_name>`` (with ``per_rank``: ``<runs_root>/<log_name>/rank_<r>``), and
-    ``log_name`` defaults to ``get_default_log_name(run_name)``. By default only rank 0 writes
-    TensorBoard events; other ranks get no event file and silent TensorBoard helpers. A second
-    ``setup`` closes the first. ``close()`` removes exactly what was installed and restores the
-    root logger's level.
+    ``log_name`` defaults to ``get_default_log_name(run_name)``, made unique on disk: a name
+    already taken (another process, or an earlier setup, in the same second) gets ``_2``,
+    ``_3``, ... By default only rank 0 writes TensorBoard events; other ranks get no event file
+    and silent TensorBoard helpers. A second ``setup`` closes the first once the new one stands;
+    a setup that fails leaves the previous one active and nothing behind. ``close()`` removes
+    exactly what was installed and restores the root logger's level.
 
     Args:
         run_name: Names the run (and, with a timestamp, its files).
@@ -604,32 +713,99 @@ def setup(
         per_rank: Every rank writes its own sub-run ``rank_<r>`` instead of rank 0 only.
         text_tag: The TensorBoardHandler's text tag (see ``TensorBoardHandler``).
         flush_secs: At most this many seconds pass before a point is on disk.
+        timeout_secs: The longest ``flush()``/``close()`` wait for the disk (and the exit hook's).
 
     Returns:
         The active ``RootLogger``.
 
     Raises:
         SetupError: ``log_root`` or ``runs_root`` cannot be created or written (names the path).
+        ValueError: A bad option (level, fmt, text_tag, flush_secs, timeout_secs, a URL root).
     """
     check_tag(run_name)
+    options = _check_options(
+        level=level,
+        fmt=fmt,
+        console=console,
+        text_tag=text_tag,
+        flush_secs=flush_secs,
+        timeout_secs=timeout_secs,
+        roots={"log_root": log_root, "runs_root": runs_root},
+    )
     rank = get_rank()
-    name = log_name or _shared_log_name(run_name)
+    claimed: list[Path] = []
+    name = log_name or _shared_log_name(run_name, Path(log_root), Path(runs_root), rank, claimed)
     log_file = Path(log_root) / (f"{name}.log" if rank == 0 else f"{name}.rank{rank}.log")
     run_path: Path | None = Path(runs_root) / name
     if per_rank:
         run_path = Path(runs_root) / name / f"rank_{rank}"
     elif rank != 0:
         run_path = None
-    return _install(
-        log_file=log_file,
-        run_path=run_path,
-        rank=rank,
-        level=level,
-        console=console,
-        fmt=fmt,
-        text_tag=text_tag,
-        flush_secs=flush_secs,
-    )
+    try:
+        return _install(log_file=log_file, run_path=run_path, rank=rank, options=options)
+    except BaseException:
+        _unclaim(claimed)
+        raise
+
+
+def _shared_log_name(
+    run_name: str, log_root: Path, runs_root: Path, rank: int, claimed: list[Path]
+) -> str:
+    """A fresh ``log_name`` for a new run, claimed on disk; under torch.distributed, rank 0's."""
+    dist = _torch_distributed()
+    if dist is not None and dist.get_world_size() > 1:
+        names = [_claim_name(run_name, log_root, runs_root, claimed) if rank == 0 else None]
+        dist.broadcast_object_list(names, src=0)
+        return str(names[0])
+    if rank != 0:  # ranks without torch.distributed cannot agree on a claim: pass log_name
+        return get_default_log_name(run_name)
+    return _claim_name(run_name, log_root, runs_root, claimed)
+
+
+def _claim_name(run_name: str, log_root: Path, runs_root: Path, claimed: list[Path]) -> str:
+    """Return ``<run_name>_<stamp>`` (``_2``, ``_3``, ... when taken), claimed atomically.
+
+    The claim creates the run directory and the file log exclusively, so two processes (or a
+    quick sweep in one) starting in the same second never share a run or a log by accident.
+
+    Raises:
+        SetupError: A root cannot be created or written.
+    """
+    _usable_dir(log_root, "log_root")
+    _usable_dir(runs_root, "runs_root")
+    base = get_default_log_name(run_name)
+    for number in itertools.count(1):
+        name = base if number == 1 else f"{base}_{number}"
+        run_dir, log_file = runs_root / name, log_root / f"{name}.log"
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            msg = f"runs_root {str(runs_root)!r}: cannot create {name!r}: {exc.strerror or exc}"
+            raise SetupError(msg) from exc
+        try:
+            os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            run_dir.rmdir()
+            continue
+        except OSError as exc:
+            run_dir.rmdir()
+            msg = f"log_root {str(log_root)!r}: cannot create {log_file.name!r}: {exc.strerror}"
+            raise SetupError(msg) from exc
+        claimed += [log_file, run_dir]
+        return name
+    raise AssertionError  # pragma: no cover - itertools.count never ends
+
+
+def _unclaim(claimed: list[Path]) -> None:
+    """Remove a claimed file log and run directory again if nothing was written into them."""
+    for path in claimed:
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                path.rmdir()  # only while empty
+            elif path.stat().st_size == 0:
+                path.unlink()
 
 
 def restore(
@@ -642,6 +818,7 @@ def restore(
     fmt: str = DEFAULT_FORMAT,
     text_tag: str | None = DEFAULT_TEXT_TAG,
     flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+    timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
 ) -> RootLogger:
     """Continue a previous run: append to its file log and write into its run directory.
 
@@ -658,6 +835,7 @@ def restore(
         fmt: The file log's and console's format.
         text_tag: The TensorBoardHandler's text tag.
         flush_secs: At most this many seconds pass before a point is on disk.
+        timeout_secs: The longest ``flush()``/``close()`` wait for the disk (and the exit hook's).
 
     Returns:
         The active ``RootLogger``.
@@ -667,15 +845,20 @@ def restore(
         ValueError: ``purge_step`` is not an int >= 0.
     """
     checked = check_step(purge_step)
+    options = _check_options(
+        level=level,
+        fmt=fmt,
+        console=console,
+        text_tag=text_tag,
+        flush_secs=flush_secs,
+        timeout_secs=timeout_secs,
+        roots={"log_file": log_file, "run_path": run_path},
+    )
     return _install(
         log_file=Path(log_file),
         run_path=Path(run_path) if run_path is not None else None,
         rank=get_rank(),
-        level=level,
-        console=console,
-        fmt=fmt,
-        text_tag=text_tag,
-        flush_secs=flush_secs,
+        options=options,
         purge_step=checked,
     )
 
@@ -683,7 +866,7 @@ def restore(
 def log_to_queue(queue: Any, level: int | str = logging.NOTSET) -> Any:
     """Send this worker process's records to ``queue``: the worker half of the recipe.
 
-    The root logger gets a single ``QueueHandler`` (handlers inherited through ``fork`` are
+    The root logger gets a single ``tblog.QueueHandler`` (handlers inherited through ``fork`` are
     removed, not closed, so nothing is written twice), and this process's copy of an active
     ``setup()`` is set aside so it writes no event file of its own. Log with ``extra`` or
     ``tblog.adapter``; the parent's ``RootLogger.log_queue()`` writes the records.
@@ -693,7 +876,7 @@ def log_to_queue(queue: Any, level: int | str = logging.NOTSET) -> Any:
         level: The worker root logger's level (NOTSET keeps it).
 
     Returns:
-        The installed ``logging.handlers.QueueHandler``.
+        The installed ``tblog.QueueHandler`` (it keeps structlog event dicts intact).
     """
     import logging.handlers
 
@@ -704,7 +887,7 @@ def log_to_queue(queue: Any, level: int | str = logging.NOTSET) -> Any:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    queue_handler = logging.handlers.QueueHandler(queue)
+    queue_handler = QueueHandler(queue)
     root.addHandler(queue_handler)
     if level != logging.NOTSET:
         root.setLevel(level)

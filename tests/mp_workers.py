@@ -25,3 +25,32 @@ def inherited_handler_worker(count: int) -> None:
     log = logging.getLogger("child")
     for step in range(count):
         log.info("", extra={"tag": "child", "value": float(step), "step": step})
+
+
+def own_run_worker(root: str, opener: str, count: int) -> None:
+    """Open a run of the worker's own and return without flushing or closing it."""
+    if opener == "get_writer":
+        writer = tblog.get_writer(f"{root}/w")
+        for step in range(count):
+            writer.add_scalar("w", float(step), step)
+        return
+    if opener == "setup":
+        tblog.setup("w", runs_root=root, log_root=root, console=False)
+    else:
+        logging.getLogger("own").addHandler(tblog.TensorBoardHandler(f"{root}/w"))
+    log = logging.getLogger("own")
+    log.setLevel(logging.INFO)
+    for step in range(count):
+        log.info("", extra={"tag": "w", "value": float(step), "step": step})
+
+
+def setup_in_child(root: str) -> None:
+    """A forked child that starts a setup of its own (which closes its copy of the parent's)."""
+    with tblog.setup("child", runs_root=root, log_root=root, console=False):
+        logging.getLogger("child").info("in the child")
+
+
+def close_in_child(root: str) -> None:
+    """A forked child that closes its copy of the parent's setup."""
+    del root
+    tblog.close()

@@ -403,3 +403,21 @@ def test_restore_into_a_run_already_open_in_this_process(tmp_path: Path) -> None
     assert [(s, float(s)) for s in range(4)] + [(4, -4.0)] == (
         read_run(tmp_path / "runs" / "job").scalars["loss"]
     )
+
+
+def test_a_root_logger_taken_before_setup_acts_on_the_active_run(tmp_path: Path) -> None:
+    """get_root_logger() kept from import time writes into whichever run is active later."""
+    early = tblog.get_root_logger()
+    early.scalar("ignored", 1.0, 0)  # no run yet: a silent no-op
+    for name in ("one", "two"):
+        with tblog.setup(name, runs_root=tmp_path / "runs", log_root=tmp_path, console=False):
+            early.scalar("loss", 0.5, 3)
+            early.hparams({"lr": 0.1}, {"hparam/loss": 0.5})
+            assert early.run_path == tblog.get_root_logger().run_path
+        assert early.run_path is None
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert 2 == len(runs)
+    for run in runs:
+        data = read_run(run)
+        assert [(3, 0.5)] == data.scalars["loss"]
+        assert "hparams" in data.plugins
