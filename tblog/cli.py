@@ -8,15 +8,27 @@ import datetime
 import json
 import math
 import os
+import reprlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from tblog import _reader
 
 SPARKS = "▁▂▃▄▅▆▇█"
 _PROGRESS_MIN_BYTES = 1 << 20
+_TIME_KEYS = ("walltime", "created", "timestamp", "asctime", "time")
+
+
+class CommandError(Exception):
+    """A problem with what the user gave a command; printed as one ``tblog <command>:`` line."""
+
+
+def _os_problem(exc: OSError) -> str:
+    """``path: problem`` for an OSError, as Unix tools word it."""
+    problem = exc.strerror or str(exc)
+    return f"{exc.filename}: {problem}" if exc.filename is not None else problem
 
 
 def sparkline(values: Sequence[float], width: int = 24) -> str:
@@ -42,100 +54,199 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _runs(root: str) -> list[tuple[str, list[str]]]:
+    """(run name, event files) of ``root``: an event file, or every run directory below it.
+
+    Raises:
+        CommandError: ``root`` is missing, a file that is no event file, or holds no event files.
+    """
+    if os.path.isfile(root):
+        if "tfevents" not in os.path.basename(root):
+            msg = f"{root}: a file, not a run directory or event file"
+            raise CommandError(msg)
+        return [(".", [root])]
+    if not os.path.isdir(root):
+        problem = (
+            "not a run directory or event file"
+            if os.path.exists(root)
+            else "no such file or directory"
+        )
+        msg = f"{root}: {problem}"
+        raise CommandError(msg)
+    runs = [(name, _reader.event_files(path)) for name, path in _reader.find_runs(root)]
+    if not runs:
+        msg = f"no event files found under {root}"
+        raise CommandError(msg)
+    return runs
+
+
+def _read(files: list[str]) -> _reader.RunContents:
+    """The scalars and text tags of one run's event files, in TensorBoard's reading order.
+
+    Raises:
+        CommandError: A file cannot be read, or holds a record that is not an Event.
+    """
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
+
+    contents = _reader.RunContents()
+    path = ""
+    try:
+        for path in files:
+            for event in _reader.iter_events(path):
+                contents.add(event)
+    except DecodeError as exc:
+        msg = f"{path}: not a valid event file (a record is not an Event: {exc})"
+        raise CommandError(msg) from exc
+    except OSError as exc:
+        msg = f"{path}: {exc.strerror or exc}"
+        raise CommandError(msg) from exc
+    return contents
+
+
+def _summarize(label: str, contents: _reader.RunContents, out: IO[str]) -> None:
+    print(f"run {label}", file=out)
+    if not contents.scalars and not contents.texts:
+        print("  (no scalars or text)", file=out)
+    rows = []
+    for tag in sorted(contents.scalars):
+        points = contents.scalars[tag]
+        values = [v for _, _, v in points]
+        finite = [v for v in values if math.isfinite(v)] or [math.nan]
+        rows.append(
+            (
+                tag,
+                str(len(points)),
+                f"{points[0][0]}..{points[-1][0]}",
+                _number(values[-1]),
+                _number(min(finite)),
+                _number(max(finite)),
+                sparkline(values),
+            )
+        )
+    if rows:
+        header = ("tag", "points", "steps", "last", "min", "max", "curve")
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
+        for row in [header, *rows]:
+            cells = [row[0].ljust(widths[0])]
+            cells += [row[i].rjust(widths[i]) for i in range(1, 6)]
+            print("  " + "  ".join(cells) + "  " + row[6], file=out)
+    for tag in sorted(contents.texts):
+        print(f"  text {tag}: entries {len(contents.texts[tag])}", file=out)
+
+
 def cmd_summary(args: argparse.Namespace, out: IO[str]) -> int:
-    """Print, per run and tag, the points, steps, last/min/max and a sparkline."""
-    found = False
+    """Print, per run and tag, the points, steps, last/min/max and a sparkline.
+
+    A RUN_DIR that cannot be read is reported in one line and the others are still summarized;
+    the exit status is then 1.
+    """
+    status = 0
     for root in args.run_dirs:
-        if not os.path.isdir(root):
-            print(f"tblog summary: {root}: no such directory", file=sys.stderr)
-            continue
-        for name, path in _reader.find_runs(root):
-            found = True
-            contents = _reader.read_run(path)
-            label = root if name == "." else os.path.join(root, name)
-            print(f"run {label}", file=out)
-            if not contents.scalars and not contents.texts:
-                print("  (no scalars or text)", file=out)
-            rows = []
-            for tag in sorted(contents.scalars):
-                points = contents.scalars[tag]
-                values = [v for _, _, v in points]
-                finite = [v for v in values if math.isfinite(v)] or [math.nan]
-                rows.append(
-                    (
-                        tag,
-                        str(len(points)),
-                        f"{points[0][0]}..{points[-1][0]}",
-                        _number(values[-1]),
-                        _number(min(finite)),
-                        _number(max(finite)),
-                        sparkline(values),
-                    )
-                )
-            if rows:
-                header = ("tag", "points", "steps", "last", "min", "max", "curve")
-                widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
-                for row in [header, *rows]:
-                    cells = [row[0].ljust(widths[0])]
-                    cells += [row[i].rjust(widths[i]) for i in range(1, 6)]
-                    print("  " + "  ".join(cells) + "  " + row[6], file=out)
-            for tag in sorted(contents.texts):
-                print(f"  text {tag}: entries {len(contents.texts[tag])}", file=out)
-    if not found:
-        print("tblog summary: no event files found", file=sys.stderr)
-        return 1
-    return 0
+        try:
+            for name, files in _runs(root):
+                label = root if name == "." else os.path.join(root, name)
+                _summarize(label, _read(files), out)
+        except CommandError as exc:  # noqa: PERF203 - one line per bad RUN_DIR, then the next
+            print(f"tblog summary: {exc}", file=sys.stderr)
+            status = 1
+    return status
 
 
-def _rows(root: str) -> Any:
-    for name, path in _reader.find_runs(root):
-        contents = _reader.read_run(path)
+def _rows(runs: list[tuple[str, list[str]]]) -> Iterator[tuple[str, str, int, float, float]]:
+    for name, files in runs:
+        contents = _read(files)
         for tag in sorted(contents.scalars):
             for step, wall_time, value in contents.scalars[tag]:
                 yield name, tag, step, wall_time, value
 
 
+def _write_rows(runs: list[tuple[str, list[str]]], fmt: str, target: IO[str]) -> int:
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(target)
+        writer.writerow(["run", "tag", "step", "wall_time", "value"])
+        for row in _rows(runs):
+            writer.writerow([row[0], row[1], row[2], repr(row[3]), repr(row[4])])
+            count += 1
+    else:
+        for run, tag, step, wall_time, value in _rows(runs):
+            record = {"run": run, "tag": tag, "step": step, "wall_time": wall_time}
+            record["value"] = value
+            target.write(json.dumps(record) + "\n")
+            count += 1
+    return count
+
+
 def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
     """Write every scalar of the run(s) as rows: run, tag, step, wall_time, value."""
-    if not os.path.isdir(args.run_dir):
-        print(f"tblog export: {args.run_dir}: no such directory", file=sys.stderr)
-        return 1
-    target = open(args.output, "w", newline="", encoding="utf-8") if args.output else out  # noqa: SIM115
+    runs = _runs(args.run_dir)  # before the output is opened: a bad input leaves no file behind
+    if not args.output:
+        _write_rows(runs, args.format, out)
+        return 0
     try:
-        count = 0
-        if args.format == "csv":
-            writer = csv.writer(target)
-            writer.writerow(["run", "tag", "step", "wall_time", "value"])
-            for row in _rows(args.run_dir):
-                writer.writerow([row[0], row[1], row[2], repr(row[3]), repr(row[4])])
-                count += 1
-        else:
-            for run, tag, step, wall_time, value in _rows(args.run_dir):
-                record = {"run": run, "tag": tag, "step": step, "wall_time": wall_time}
-                record["value"] = value
-                target.write(json.dumps(record) + "\n")
-                count += 1
-    finally:
-        if target is not out:
-            target.close()
-    if args.output:
-        print(f"wrote {count} rows to {args.output}", file=sys.stderr)
+        with open(args.output, "w", newline="", encoding="utf-8") as target:
+            count = _write_rows(runs, args.format, target)
+    except OSError as exc:  # only the output's: _read() turns input errors into CommandError
+        msg = f"{args.output}: {exc.strerror or exc}"
+        raise CommandError(msg) from exc
+    print(f"wrote {count} rows to {args.output}", file=sys.stderr)
     return 0
 
 
 def _walltime(line: dict[str, Any]) -> float | None:
-    """Seconds since the epoch from a line's ``walltime``, ``timestamp`` or ``created``."""
-    for key in ("walltime", "created", "timestamp", "asctime", "time"):
+    """Seconds since the epoch from the first time key a line has (None: the line has none).
+
+    Raises:
+        ValueError: That key's value is no finite number and no ISO 8601 date, or is out of range.
+    """
+    for key in _TIME_KEYS:
         value = line.get(key)
+        if value is None:
+            continue
+        shown = reprlib.repr(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                seconds = float(value)
+            except OverflowError:  # an int too large for a float
+                seconds = math.inf
+            if not math.isfinite(seconds):
+                msg = f"timestamp {shown} in key {key!r} is out of range"
+                raise ValueError(msg)
+            return seconds
+        try:
+            parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except (AttributeError, ValueError):
+            msg = f"unparseable timestamp {shown} in key {key!r}"
+            raise ValueError(msg) from None
+        try:
+            return parsed.timestamp()
+        except (OverflowError, ValueError, OSError):
+            msg = f"timestamp {shown} in key {key!r} is out of range"
+            raise ValueError(msg) from None
+    return None
+
+
+def _numbers_from_strings(line: dict[str, Any]) -> None:
+    """Make numbers written as strings (``"0.25"``, ``"nan"``) in value/metrics numbers again.
+
+    python-json-logger writes numpy floats this way. A line with a ``kind`` is left as it is.
+    """
+
+    def number(value: Any) -> Any:
         if isinstance(value, str):
             try:
-                parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return float(value)
             except ValueError:
-                continue
-            return parsed.timestamp()
-    return None
+                pass
+        return value
+
+    if "kind" in line:
+        return
+    if "value" in line:
+        line["value"] = number(line["value"])
+    metrics = line.get("metrics")
+    if isinstance(metrics, dict):
+        line["metrics"] = {name: number(value) for name, value in metrics.items()}
 
 
 class _Progress:
@@ -162,8 +273,50 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _parse(text: str) -> dict[str, Any]:
+    """One log line as a JSON object.
+
+    Raises:
+        ValueError: The line is not a JSON object; the message says why.
+    """
+    try:
+        line = json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"not JSON ({exc.msg})"
+        raise ValueError(msg) from None
+    except RecursionError:
+        msg = "not JSON (too deeply nested)"
+        raise ValueError(msg) from None
+    except ValueError as exc:  # an integer beyond Python's int-to-str digit limit
+        msg = f"not JSON ({str(exc).split(':', maxsplit=1)[0]})"
+        raise ValueError(msg) from None
+    if not isinstance(line, dict):
+        msg = "not a JSON object"
+        raise ValueError(msg)  # noqa: TRY004 - one error type for every bad line
+    return line
+
+
+def _make_dir(path: str) -> None:
+    """Create ``path`` (and its parents) and check it is writable.
+
+    Raises:
+        CommandError: It cannot be created or written to; the message names it.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        msg = f"{path}: cannot create the directory: {exc.strerror or exc}"
+        raise CommandError(msg) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        msg = f"{path}: the directory is not writable"
+        raise CommandError(msg)
+
+
 def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
-    """Turn a JSON-lines log into a TensorBoard run; bad lines are counted, never fatal."""
+    """Turn a JSON-lines log into a TensorBoard run; bad lines are counted, never fatal.
+
+    The exit status is 1 when points could not be written (the writer's counters say so).
+    """
     from tblog._values import read_payload
     from tblog.writer import RunWriter
 
@@ -171,53 +324,66 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         size = os.path.getsize(args.log)
         source = open(args.log, encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as exc:
-        print(f"tblog replay: {args.log}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    show = (
-        args.progress
-        if args.progress is not None
-        else (size >= _PROGRESS_MIN_BYTES and sys.stderr.isatty())
-    )
-    progress = _Progress(size, show)
-    bad: list[tuple[int, str]] = []
-    points = plain = lines = 0
-    with source, RunWriter(args.logdir) as writer:
-        run = writer._live()
-        done = 0
-        for number, text in enumerate(source, start=1):
-            done += len(text.encode("utf-8", "replace"))
-            progress.update(done)
-            if not text.strip():
-                continue
-            lines += 1
-            try:
-                line = json.loads(text)
-            except json.JSONDecodeError as exc:
-                bad.append((number, f"not JSON ({exc.msg})"))
-                continue
-            if not isinstance(line, dict):
-                bad.append((number, "not a JSON object"))
-                continue
-            payload = read_payload(line.get, _walltime(line) or time.time())
-            if payload is None:
-                plain += 1
-                continue
-            found, errors = payload
-            if found:
-                run.put_many(found)
-                points += len(found)
-            if errors:
-                bad.append((number, "; ".join(e.reason for e in errors)))
-        progress.finish()
+        raise CommandError(_os_problem(exc)) from exc
+    with source:
+        _make_dir(args.logdir)
+        show = (
+            args.progress
+            if args.progress is not None
+            else (size >= _PROGRESS_MIN_BYTES and sys.stderr.isatty())
+        )
+        progress = _Progress(size, show)
+        bad: list[tuple[int, str]] = []
+        points = plain = lines = 0
+        # A replay is a batch job: wait for the writer rather than drop points on a slow disk.
+        with RunWriter(args.logdir, block_secs=math.inf) as writer:
+            run = writer._live()
+            done = 0
+            for number, text in enumerate(source, start=1):
+                done += len(text.encode("utf-8", "replace"))
+                progress.update(done)
+                if not text.strip():
+                    continue
+                lines += 1
+                try:
+                    line = _parse(text)
+                    wall = _walltime(line)
+                except ValueError as exc:
+                    bad.append((number, str(exc)))
+                    continue
+                line["walltime"] = wall if wall is not None else time.time()
+                _numbers_from_strings(line)
+                payload = read_payload(line.get, None)
+                if payload is None:
+                    plain += 1
+                    continue
+                found, errors = payload
+                if found:
+                    run.put_many(found)
+                    points += len(found)
+                if errors:
+                    bad.append((number, "; ".join(e.reason for e in errors)))
+            writer.flush()  # waits while the writer thread lives; written counts what it did
+            written = writer.stats.written
+            progress.finish()
+    dropped = points - written
     print(
-        f"replayed {args.log}: {lines} lines, {points} points written to {writer.logdir}, "
-        f"{plain} lines without points, {len(bad)} bad lines",
+        f"replayed {args.log}: {lines} lines, {written} points written to {writer.logdir}"
+        + (f", {dropped} points dropped" if dropped else "")
+        + f", {plain} lines without points, {len(bad)} bad lines",
         file=out,
     )
     for number, reason in bad[: args.show_bad]:
         print(f"  line {number}: {reason}", file=out)
     if len(bad) > args.show_bad:
         print(f"  ... and {len(bad) - args.show_bad} more", file=out)
+    if dropped:
+        print(
+            f"tblog replay: {dropped} points could not be written to {writer.logdir} "
+            "(the reason is reported above)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -226,8 +392,26 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     from tblog._demo import main as demo
 
     del out
+    _make_dir(args.logdir)
     demo(args.logdir, args.epochs)
     return 0
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` accepting integers >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            msg = f"invalid int value: {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+        if number < minimum:
+            msg = f"must be >= {minimum}, got {number}"
+            raise argparse.ArgumentTypeError(msg)
+        return number
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,7 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
         "histograms, hparams and text through tblog.setup, then say how to view the run.",
     )
     demo.add_argument("--logdir", default="runs", help="runs root (default: %(default)s)")
-    demo.add_argument("--epochs", type=int, default=300, help="default: %(default)s")
+    demo.add_argument(
+        "--epochs", type=_at_least(1), default=300, help="at least 1 (default: %(default)s)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     summary = commands.add_parser(
@@ -257,18 +443,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="per run and tag: points, steps, last/min/max and a sparkline",
         description="Summarize TensorBoard runs: for every run found under each directory, each "
         "scalar tag's point count, step range, last, min and max value and a sparkline, and "
-        "each text tag's number of entries.",
+        "each text tag's number of entries. An event file is read as one run.",
     )
-    summary.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run or runs root")
+    summary.add_argument(
+        "run_dirs", nargs="+", metavar="RUN_DIR", help="run directory, runs root or event file"
+    )
     summary.set_defaults(func=cmd_summary)
 
     export = commands.add_parser(
         "export",
         help="every scalar as CSV or JSON-lines rows",
-        description="Export every scalar of the run(s) under RUN_DIR as rows of "
-        "run, tag, step, wall_time, value.",
+        description="Export every scalar of the run(s) under RUN_DIR (or of one event file) "
+        "as rows of run, tag, step, wall_time, value.",
     )
-    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("run_dir", metavar="RUN_DIR", help="run directory, runs root or event file")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
     export.set_defaults(func=cmd_export)
@@ -278,7 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="turn a JSON-lines log into a TensorBoard run",
         description="Replay a JSON-lines log (structlog's JSONRenderer, python-json-logger, ...) "
         "whose lines carry tag/value/step or metrics into a TensorBoard run. Bad lines are "
-        "counted and reported with their line numbers; they never stop the replay.",
+        "counted and reported with their line numbers; they never stop the replay. The exit "
+        "status is 1 when points could not be written.",
     )
     replay.add_argument("log", metavar="LOG.jsonl")
     replay.add_argument("--logdir", required=True, help="the run directory to write")
@@ -288,7 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="progress bar on stderr (default: for files over 1 MiB on a terminal)",
     )
-    replay.add_argument("--show-bad", type=int, default=20, help="bad lines listed (default 20)")
+    replay.add_argument(
+        "--show-bad",
+        type=_at_least(0),
+        default=20,
+        metavar="N",
+        help="bad lines listed (default: %(default)s)",
+    )
     replay.set_defaults(func=cmd_replay)
     return parser
 
@@ -304,6 +499,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except CommandError as exc:
+        print(f"tblog {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path the user gave that the OS refuses (read error, ...)
+        print(f"tblog {args.command}: {_os_problem(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return status
 
 

@@ -6,12 +6,14 @@ import csv
 import io
 import json
 import math
+import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from tbread import read_run
+from tbread import event_files, read_run
 
 import tblog
 from tblog import _reader
@@ -208,3 +210,262 @@ def test_output_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert 141 == proc.wait(timeout=60)
     assert "Traceback" not in err
+
+
+# ---- errors a user can cause: one line naming the path and the problem, never a traceback ----
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``tblog ARGS`` in this process; return (exit status, stdout, stderr)."""
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _one_error_line(err: str, command: str, *words: str) -> str:
+    lines = err.splitlines()
+    assert 1 == len(lines), err
+    assert lines[0].startswith(f"tblog {command}: "), err
+    for word in words:
+        assert word in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("target", ["missing/dir/x.csv", "a-directory", "/dev/full"])
+def test_export_output_that_cannot_be_written_fails_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """Export -o into a missing directory, onto a directory or a full disk: one line, exit 1."""
+    _make_runs(tmp_path / "runs")
+    (tmp_path / "a-directory").mkdir()
+    output = target if target.startswith("/") else str(tmp_path / target)
+    status, out, err = _cli(capsys, "export", str(tmp_path / "runs"), "-o", output)
+    assert 1 == status
+    assert "" == out
+    _one_error_line(err, "export", output)
+
+
+def test_demo_under_a_regular_file_fails_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Demo --logdir below a regular file: one line naming the path, exit 1, nothing written."""
+    (tmp_path / "f").write_text("")
+    logdir = str(tmp_path / "f" / "sub")
+    status, _, err = _cli(capsys, "demo", "--logdir", logdir, "--epochs", "2")
+    assert 1 == status
+    _one_error_line(err, "demo", logdir, "Not a directory")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["demo", "--epochs", "-5"], "argument --epochs: must be >= 1, got -5"),
+        (["demo", "--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
+        (["replay", "x.jsonl", "--logdir", "r", "--show-bad", "-1"], "must be >= 0, got -1"),
+        (["replay", "x.jsonl", "--logdir", "r", "--show-bad", "many"], "invalid int value"),
+    ],
+)
+def test_counts_out_of_range_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """--epochs below 1 or --show-bad below 0: argparse's usage error (exit 2), nothing run."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert 2 == exit_info.value.code
+    assert message in capsys.readouterr().err
+
+
+def test_export_of_a_directory_without_event_files_fails_like_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Export and summary of a directory without event files: the same one line, exit 1."""
+    output = tmp_path / "out.csv"
+    status, _, err = _cli(capsys, "export", str(tmp_path), "-o", str(output))
+    assert 1 == status
+    assert f"tblog export: no event files found under {tmp_path}\n" == err
+    assert not output.exists()  # nothing opened before the input was known good
+    status, _, err = _cli(capsys, "summary", str(tmp_path))
+    assert 1 == status
+    assert f"tblog summary: no event files found under {tmp_path}\n" == err
+
+
+def test_summary_and_export_accept_an_event_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An event file given as RUN_DIR is read as one run, as TensorBoard users point at files."""
+    _make_runs(tmp_path)
+    (event_file,) = event_files(tmp_path / "a")
+    status, out, err = _cli(capsys, "summary", event_file)
+    assert (0, "") == (status, err)
+    lines = out.splitlines()
+    assert f"run {event_file}" == lines[0]
+    assert ["loss", "50", "0..49"] == next(row.split() for row in lines if " loss " in row)[:3]
+    status, out, err = _cli(capsys, "export", event_file, "--format", "jsonl")
+    assert (0, "") == (status, err)
+    rows = [json.loads(line) for line in out.splitlines()]
+    expected = read_run(tmp_path / "a").scalars["loss"]
+    assert expected == [(r["step"], r["value"]) for r in rows if r["tag"] == "loss"]
+    assert {"."} == {r["run"] for r in rows}
+
+
+@pytest.mark.parametrize("command", ["summary", "export"])
+def test_a_path_that_is_no_run_is_named_precisely(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """A plain file or a missing path as RUN_DIR: one line saying which, exit 1."""
+    plain = tmp_path / "notes.txt"
+    plain.write_text("hello")
+    status, _, err = _cli(capsys, command, str(plain))
+    assert 1 == status
+    assert f"tblog {command}: {plain}: a file, not a run directory or event file\n" == err
+    status, _, err = _cli(capsys, command, str(tmp_path / "nope"))
+    assert 1 == status
+    assert f"tblog {command}: {tmp_path / 'nope'}: no such file or directory\n" == err
+
+
+def test_summary_of_an_event_file_with_a_record_that_is_no_event(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CRC-valid record that does not parse as an Event: one line naming the file, exit 1."""
+    from tblog._encode import masked_crc
+
+    data = b"\xff\xff\xff\xff"
+    length = struct.pack("<Q", len(data))
+    record = length + struct.pack("<I", masked_crc(length)) + data
+    path = tmp_path / "events.out.tfevents.1.host"
+    path.write_bytes(record + struct.pack("<I", masked_crc(data)))
+    status, _, err = _cli(capsys, "summary", str(tmp_path))
+    assert 1 == status
+    _one_error_line(err, "summary", str(path), "not a valid event file")
+
+
+def _write_lines(path: Path, lines: list[object]) -> Path:
+    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines)
+    path.write_text(text + "\n")
+    return path
+
+
+def test_replay_counts_hostile_lines_as_bad_and_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Deep nesting, a 5000-digit int, a year-1 or unparseable timestamp: bad lines, not aborts."""
+    log = _write_lines(
+        tmp_path / "log.jsonl",
+        [
+            "[" * 100_000,
+            '{"tag": "x", "value": ' + "1" * 5000 + ', "step": 0}',
+            {"tag": "x", "value": 1.0, "step": 1, "timestamp": "0001-01-01T00:00:00"},
+            {"tag": "x", "value": 2.0, "step": 2, "timestamp": "yesterday"},
+            {"tag": "x", "value": 3.0, "step": 3, "created": True},
+            {"tag": "x", "value": 4.0, "step": 4, "walltime": "2026-01-01T00:00:00Z"},
+            {"tag": "x", "value": 5.0, "step": 5, "time": None},
+        ],
+    )
+    status, out, _ = _cli(capsys, "replay", str(log), "--logdir", str(tmp_path / "run"))
+    assert 0 == status
+    assert "7 lines, 2 points written" in out
+    assert "5 bad lines" in out
+    assert "  line 1: not JSON (too deeply nested)" in out
+    assert "  line 2: not JSON (Exceeds the limit (4300 digits)" in out
+    assert "  line 3: timestamp '0001-01-01T00:00:00' in key 'timestamp' is out of range" in out
+    assert "  line 4: unparseable timestamp 'yesterday' in key 'timestamp'" in out
+    assert "  line 5: unparseable timestamp True in key 'created'" in out
+    data = read_run(tmp_path / "run")
+    assert {"x": [(4, 4.0), (5, 5.0)]} == data.scalars
+    assert 1767225600.0 == data.wall_times[0]  # an ISO walltime is read, not refused
+
+
+def test_replay_reads_numbers_written_as_strings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Numbers in strings ("0.25", "nan", "inf") in value or metrics become scalars."""
+    log = _write_lines(
+        tmp_path / "log.jsonl",
+        [
+            {"tag": "loss", "value": "0.25", "step": 0},
+            {"tag": "loss", "value": "nan", "step": 1},
+            {"tag": "loss", "value": "-inf", "step": 2},
+            {"metrics": {"acc": "0.5", "f1": 0.75}, "step": 0},
+            {"tag": "note", "value": "hello", "step": 0},
+        ],
+    )
+    status, out, _ = _cli(capsys, "replay", str(log), "--logdir", str(tmp_path / "run"))
+    assert 0 == status
+    assert "5 lines, 6 points written" in out
+    data = read_run(tmp_path / "run")
+    assert [0.25, -math.inf] == [v for v in data.values("loss") if not math.isnan(v)]
+    assert math.isnan(data.values("loss")[1])
+    assert [(0, 0.5)] == data.scalars["acc"]
+    assert [(0, 0.75)] == data.scalars["f1"]
+    assert [(0, "hello")] == data.texts["note"]
+
+
+def test_replay_into_a_path_under_a_regular_file_fails_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Replay --logdir below a regular file: one line naming it, exit 1, no "points written"."""
+    log = _write_lines(tmp_path / "log.jsonl", [{"tag": "x", "value": 1.0}])
+    (tmp_path / "f").write_text("")
+    logdir = str(tmp_path / "f" / "run")
+    status, out, err = _cli(capsys, "replay", str(log), "--logdir", logdir)
+    assert 1 == status
+    assert "" == out
+    _one_error_line(err, "replay", logdir, "Not a directory")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_replay_into_a_read_only_directory_fails_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Replay --logdir into a directory it may not write: one line naming it, exit 1."""
+    log = _write_lines(tmp_path / "log.jsonl", [{"tag": "x", "value": 1.0}])
+    logdir = tmp_path / "ro"
+    logdir.mkdir(mode=0o500)
+    status, out, err = _cli(capsys, "replay", str(log), "--logdir", str(logdir))
+    assert 1 == status
+    assert "" == out
+    _one_error_line(err, "replay", str(logdir), "not writable")
+
+
+def _no_file_growth() -> None:
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def test_replay_says_when_points_could_not_be_written(tmp_path: Path) -> None:
+    """Writes that fail (here: a file size limit of 0) are counted dropped and exit 1."""
+    log = _write_lines(
+        tmp_path / "log.jsonl", [{"tag": "x", "value": float(n), "step": n} for n in range(3)]
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tblog", "replay", str(log), "--logdir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=120, check=False, preexec_fn=_no_file_growth,
+    )  # fmt: skip
+    assert 1 == result.returncode
+    assert "3 lines, 0 points written" in result.stdout
+    assert "3 points dropped" in result.stdout
+    assert f"tblog replay: 3 points could not be written to {tmp_path / 'run'}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["directory", "binary"])
+def test_replay_of_a_directory_or_binary_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """A directory as LOG is one error line; a binary file's lines are bad lines, not a crash."""
+    log = tmp_path / "log"
+    if kind == "directory":
+        log.mkdir()
+    else:
+        log.write_bytes(b"\xff\xfe\x00garbage\n\x80\x81\n" + json.dumps({"tag": "x"}).encode())
+    status, out, err = _cli(capsys, "replay", str(log), "--logdir", str(tmp_path / "run"))
+    if kind == "directory":
+        assert 1 == status
+        _one_error_line(err, "replay", str(log), "Is a directory")
+    else:
+        assert 0 == status
+        assert "3 lines, 0 points written" in out
+        assert "2 bad lines" in out
