@@ -222,3 +222,318 @@ def test_tensorboard_serves_histograms_of_huge_values(tmp_path: Path, load_fast:
     assert 0 == step
     assert 3 == sum(c for _, _, c in buckets)
     assert pytest.approx(1e25) == buckets[-1][1]
+
+
+# ---- 15: str subclasses --------------------------------------------------------------------
+
+
+def test_str_subclass_values_are_text_never_scalars(logdir: Path) -> None:
+    """np.str_ and str-Enum values are text holding their string (np.str_("1.5") is no scalar)."""
+    logger, handler = _logger("strvalue", logdir, text_tag=None)
+    logger.info("m", extra={"tag": "num", "value": np.str_("1.5"), "step": 0})
+    logger.info("m", extra={"tag": "cat", "value": np.str_("cat"), "step": 0})
+    logger.info("m", extra={"tag": "color", "value": Color.RED, "step": 0})
+    logger.info("m", extra={"tag": "forced", "value": Color.RED, "kind": "text", "step": 0})
+    handler.close()
+
+    run = read_run(logdir)
+    assert {} == run.scalars
+    expected = {"num": "1.5", "cat": "cat", "color": "red", "forced": "red"}
+    assert expected == {tag: texts[0][1] for tag, texts in run.texts.items()}
+
+
+def test_str_subclass_tags_keys_and_kinds_are_accepted_as_plain_str(
+    logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """np.str_/Enum tags, metrics keys, prefixes and kinds work; one tag means one step counter."""
+    logger, handler = _logger("strtag", logdir, text_tag=None)
+    logger.info("m", extra={"tag": np.str_("loss"), "value": 1.0})
+    logger.info("m", extra={"tag": "loss", "value": 2.0})
+    logger.info("m", extra={"tag": Color.RED, "value": 3.0, "step": 4})
+    logger.info("m", extra={"tag": np.str_("val"), "metrics": {Color.RED: 5.0}, "step": 1})
+    logger.info("m", extra={"tag": "k", "value": np.float64(6), "kind": Color.SCALAR, "step": 0})
+    logger.info("m", extra={"tag": "k2", "value": 7, "kind": np.str_("scalar"), "step": 0})
+    with tblog.step(np.int64(9)):
+        logger.info("m", extra={"tag": "ctx", "value": 8.0})
+    handler.writer.add_scalar(Color.RED, 9.0, 5)
+    processor = tblog.TensorBoardProcessor(logdir=str(logdir))
+    processor(None, "info", {"event": "e", "tag": np.str_("proc"), "value": 1.0, "step": 0})
+    processor.close()
+    handler.close()
+
+    run = read_run(logdir)
+    assert [(0, 1.0), (1, 2.0)] == run.scalars["loss"]
+    assert [(4, 3.0), (5, 9.0)] == run.scalars["red"]
+    assert [(1, 5.0)] == run.scalars["val/red"]
+    assert [(0, 6.0)] == run.scalars["k"]
+    assert [(0, 7.0)] == run.scalars["k2"]
+    assert [(9, 8.0)] == run.scalars["ctx"]
+    assert [(0, 1.0)] == run.scalars["proc"]
+    assert "" == capsys.readouterr().err
+
+
+def test_str_subclasses_in_facade_helpers_and_tables(tmp_path: Path) -> None:
+    """RootLogger.scalars keys/prefix and table cells given as np.str_ or Enum read as strings."""
+    with tblog.setup(
+        "s", log_root=tmp_path / "logs", runs_root=tmp_path / "runs", log_name="s", console=False
+    ) as run:
+        run.scalars({Color.RED: 1.0, np.str_("b"): 2.0}, 0, prefix=np.str_("p"))
+        run.table("t", [np.str_("name"), "color"], [[np.str_("x"), Color.RED]], 0)
+    assert run.run_path is not None
+    data = read_run(run.run_path)
+    assert {"p/red": [(0, 1.0)], "p/b": [(0, 2.0)]} == data.scalars
+    assert [(0, "| name | color |\n|---|---|\n| x | red |")] == data.texts["t"]
+
+
+# ---- 20: values whose conversions raise ----------------------------------------------------
+
+
+def test_an_int_beyond_float_raises_value_error_at_add_scalar(logdir: Path) -> None:
+    """add_scalar(2**1100) raises ValueError naming the value; 2**100 and 2**200 are kept."""
+    writer = tblog.get_writer(logdir)
+    with pytest.raises(ValueError, match=r"beyond float range\): 1358298529049385849277"):
+        writer.add_scalar("x", 2**1100, 0)
+    writer.add_scalar("x", 2**100, 1)
+    writer.add_scalar("x", 2**200, 2)  # beyond float32: inf, as a float32 cast gives
+    writer.close()
+
+    assert [(1, _f32(2**100)), (2, math.inf)] == read_run(logdir).scalars["x"]
+
+
+def test_bad_walltimes_are_reported_once_and_never_raise(
+    logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Walltime 10**400, inf or NaN in extra: one stderr line, no traceback, other points kept."""
+    logger, handler = _logger("wall", logdir, text_tag=None)
+    for walltime in (10**400, 10**400, math.inf, math.nan, -math.inf):
+        logger.info("m", extra={"tag": "x", "value": 1.0, "step": 0, "walltime": walltime})
+    logger.info("m", extra={"tag": "y", "value": 2.0, "step": 0, "walltime": 1_000_000.0})
+    handler.close()
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert 1 == err.count("walltime must be finite float seconds, got 1000000000")
+    assert {"y": [(0, 2.0)]} == read_run(logdir).scalars
+    assert [1_000_000.0] == read_run(logdir).wall_times
+
+
+def test_facade_scalars_validates_walltime_and_the_writer_keeps_going(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """run.scalars(walltime="x") is reported and skipped; the writer thread writes on unharmed."""
+    with tblog.setup(
+        "w", log_root=tmp_path / "logs", runs_root=tmp_path / "runs", log_name="w", console=False
+    ) as run:
+        run.scalars({"a": 1.0}, 0, walltime="x")  # type: ignore[arg-type]
+        run.scalars({"a": 2.0}, 1, walltime=10**400)
+        run.scalars({"a": 3.0}, 2)
+        run.flush()
+        assert run.writer is not None
+        assert 0 == run.writer.stats.errors
+    assert run.run_path is not None
+    assert [(2, 3.0)] == read_run(run.run_path).scalars["a"]
+    err = capsys.readouterr().err
+    assert "walltime must be finite float seconds, got 'x'" in err
+    assert "Recursion" not in err
+
+
+def test_hostile_objects_in_every_extra_never_raise_and_lose_nothing_else(
+    logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hostile value/tag/step/walltime/kind/metrics: reported, no traceback, the rest written."""
+    logger, handler = _logger("hostile", logdir, text_tag=None)
+    bad_key = HostileMapping([(Hostile(), 1.0), (HostileStr("hs"), 2.0), ("ok", 3.0)])
+    extras: list[dict[str, Any]] = [
+        {"tag": "v", "value": Hostile(), "metrics": {"m1": 1.0, "m2": Hostile()}, "step": 0},
+        {"tag": Hostile(), "value": 1.0, "step": 0},
+        {"tag": "s", "value": 1.0, "step": Hostile()},
+        {"tag": "w", "value": 1.0, "step": 0, "walltime": Hostile()},
+        {"tag": "k", "value": 1.0, "step": 0, "kind": Hostile()},
+        {"tag": "k", "value": Hostile(), "step": 0, "kind": "scalar"},
+        {"tag": "k", "value": Hostile(), "step": 0, "kind": "text"},
+        {"tag": "k", "value": [1.0, Hostile()], "step": 0, "kind": "histogram"},
+        {"metrics": Hostile(), "step": 0},
+        {"metrics": HostileMapping(None), "step": 0},
+        {"tag": "keys", "metrics": bad_key, "step": 0},
+        {"tag": HostileStr("hostile/tag"), "value": LoudFloat(4.5), "step": 0},
+        {"tag": "loud", "metrics": {"a": LoudFloat(5.5), "b": Hostile()}, "step": 0},
+    ]
+    for extra in extras:
+        logger.info("m", extra=extra)
+    logger.info("m", extra={"tag": "after", "value": 1.0, "step": 0})
+    writer = handler.writer
+    handler.flush()
+    assert 0 == writer.stats.errors
+    handler.close()
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "Logging error" not in err
+    assert "<Hostile object>" in err
+    expected = {
+        "m1": [(0, 1.0)],
+        "keys/hs": [(0, 2.0)],
+        "keys/ok": [(0, 3.0)],
+        "hostile/tag": [(0, 4.5)],
+        "loud/a": [(0, 5.5)],
+        "after": [(0, 1.0)],
+    }
+    assert expected == read_run(logdir).scalars
+
+
+def test_hostile_objects_in_processor_events_never_raise(
+    logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The processor with hostile values, keys and metrics: event returned, the rest written."""
+    processor = tblog.TensorBoardProcessor(logdir=str(logdir), keys=["loss", "acc"])
+    events: list[dict[str, Any]] = [
+        {"event": "e", "tag": "v", "value": Hostile(), "metrics": {"ok": 1.0, "bad": Hostile()}},
+        {"event": "e", "tag": Hostile(), "value": 1.0, "step": Hostile(), "walltime": Hostile()},
+        {"event": "e", "tag": "k", "value": 1.0, "kind": Hostile()},
+        {"event": "train", "loss": Hostile(), "acc": 0.5, "step": 3},
+        {"event": "e", "metrics": HostileMapping([(Hostile(), 1.0), ("m", LoudFloat(2.0))])},
+    ]
+    for event in events:
+        assert processor(None, "info", event) is event
+    processor.flush()
+    processor.close()
+
+    assert "Traceback" not in capsys.readouterr().err
+    expected = {"ok": [(0, 1.0)], "train/acc": [(3, 0.5)], "m": [(0, 2.0)]}
+    assert expected == read_run(logdir).scalars
+
+
+def test_hostile_objects_in_facade_helpers_never_raise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RootLogger helpers given hostile objects report once and skip; the run goes on."""
+    with tblog.setup(
+        "h", log_root=tmp_path / "logs", runs_root=tmp_path / "runs", log_name="h", console=False
+    ) as run:
+        h = Hostile()
+        run.scalar(h, 1.0)  # type: ignore[arg-type]
+        run.scalar("x", h, h, walltime=h)
+        run.scalar("x", 1.0, 0, walltime=h)
+        run.scalars(h, h)
+        run.scalars({"a": 1.0}, 0, prefix=h, walltime=h)
+        run.scalars(HostileMapping(None), 0)
+        run.scalars(HostileMapping([(h, 1.0), ("ok", 2.0), ("bad", h), ("loud", LoudFloat(3))]), 0)
+        run.text(h, h)  # type: ignore[arg-type]
+        run.histogram("h", h)
+        run.histogram("h", [1.0, h])
+        run.histogram("bins", [1.0, 2.0], 0, bins=h)  # fails on the writer thread, reported
+        run.table("t", h, [["a"]])  # type: ignore[arg-type]
+        run.table("t", ["a"], h)  # type: ignore[arg-type]
+        run.table("t", ["a"], [h])  # type: ignore[list-item]
+        run.table("t", ["a"], [[h]])
+        run.table("t", ["a", "b"], [[1]])
+        run.table("ok", ["a"], [[1]], 0)
+        run.scalar("after", 4.0, 0)
+        run.flush()
+    assert run.run_path is not None
+    data = read_run(run.run_path)
+    assert {"ok": [(0, 2.0)], "loud": [(0, 3.0)], "after": [(0, 4.0)]} == data.scalars
+    assert [(0, "| a |\n|---|\n| 1 |")] == data.texts["ok"]
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "table(): ValueError: row 0 has 1 cells, the table has 2 columns" in err
+    assert 2 == err.count("table(): ")  # once per kind of problem: RuntimeError, ValueError
+
+
+# Hostile objects are built in the test from plain draws: hypothesis hashes and prints draws.
+# Each maker returns (the object, what it must become: a plain tag or number; None if invalid).
+_TAGS = [
+    lambda: ("a", "a"),
+    lambda: (HostileStr("b"), "b"),
+    lambda: (np.str_("c"), "c"),
+    lambda: (Color.RED, "red"),
+    lambda: (Hostile(), None),
+    lambda: ("", None),
+    lambda: (HostileStr(""), None),
+    lambda: (3, None),
+]
+_VALUES = [
+    lambda n: (n, n),
+    lambda n: (int(n), float(int(n))),
+    lambda n: (LoudFloat(n), n),
+    lambda _: (Hostile(), None),
+    lambda n: (HostileStr(repr(n)), None),
+    lambda _: (2**1100, None),
+]
+# (step, walltime, valid); None means the record's index, so steps grow through the run.
+_STEPS = [
+    lambda: (None, 1.0, True),
+    lambda: (None, 10**400, False),
+    lambda: (None, Hostile(), False),
+    lambda: (Hostile(), 1.0, False),
+    lambda: (-1, 1.0, False),
+    lambda: (HostileStr("1"), 1.0, False),
+]
+_records = st.lists(
+    st.tuples(
+        st.integers(0, len(_TAGS) - 1),
+        st.integers(0, len(_VALUES) - 1),
+        st.floats(-1e30, 1e30, allow_nan=False),
+        st.integers(0, len(_STEPS) - 1),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=_records)
+def test_handler_and_processor_survive_hostile_records(
+    tmp_path: Path,
+    records: list,  # type: ignore[type-arg]
+) -> None:
+    """Hostile and subclassed tags/values/steps/walltimes/metrics: nothing raises, all else kept."""
+    logdir = tmp_path / f"hostile{next(_run_ids)}"
+    logger, handler = _logger(f"fuzz{logdir.name}", logdir, text_tag=None)
+    processor = tblog.TensorBoardProcessor(logdir=str(logdir))
+    want: dict[str, list[tuple[int, float]]] = {}
+    for index, (tag_kind, value_kind, drawn, step_kind) in enumerate(records):
+        tag, plain = _TAGS[tag_kind]()
+        value, number = _VALUES[value_kind](drawn)
+        step, walltime, valid = _STEPS[step_kind]()
+        payload = {
+            "tag": tag,
+            "value": value,
+            "step": index if step is None else step,
+            "walltime": walltime,
+            "metrics": HostileMapping([(tag, value), ("ok", 1.0)]),  # unprefixed: a value too
+        }
+        logger.info("m", extra=payload)
+        event = {"event": "e", **payload}
+        assert processor(None, "info", event) is event
+        if not valid:
+            continue
+        if plain is not None and number is not None:  # the value and the metric, twice each
+            want.setdefault(plain, []).extend([(index, _f32(number))] * 4)
+        want.setdefault("ok", []).extend([(index, 1.0)] * 2)
+    processor.close()
+    handler.close()
+
+    got = read_run(logdir).scalars if logdir.exists() else {}
+    assert {t: sorted(p) for t, p in want.items()} == {t: sorted(p) for t, p in got.items()}
+
+
+# ---- torch ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
+def test_bfloat16_tensors_are_scalars_and_histograms(logdir: Path) -> None:
+    """A bfloat16 0-d tensor is a scalar and a bfloat16 tensor a histogram (numpy lacks bf16)."""
+    import torch
+
+    logger, handler = _logger("bf16", logdir, text_tag=None)
+    loss = torch.tensor(0.5, dtype=torch.bfloat16)
+    logger.info("m", extra={"tag": "loss", "value": loss, "step": 0})
+    logger.info("m", extra={"tag": "w", "value": torch.ones(4, dtype=torch.bfloat16), "step": 0})
+    handler.close()
+
+    run = read_run(logdir)
+    assert {"loss": [(0, 0.5)]} == run.scalars
+    assert {"w": [(0, 4.0)]} == run.histograms
