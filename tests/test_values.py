@@ -520,6 +520,80 @@ def test_handler_and_processor_survive_hostile_records(
     assert {t: sorted(p) for t, p in want.items()} == {t: sorted(p) for t, p in got.items()}
 
 
+# ---- 22: adapter helpers check values at the call ------------------------------------------
+
+
+def test_adapter_scalar_insists_on_a_number(logdir: Path) -> None:
+    """scalar("x", "notanumber"), a str number, an array or 2**1100: ValueError naming it."""
+    logger, handler = _logger("adapt", logdir, text_tag=None)
+    tlog = tblog.adapter(logger)
+    for bad in ("notanumber", "1.5", np.str_("2"), np.arange(3.0), Hostile(), 2**1100):
+        with pytest.raises(ValueError, match="value is not a scalar number"):
+            tlog.scalar("x", bad, step=0)
+    tlog.scalar("x", np.float32(0.5), step=1)
+    tlog.scalar("x", 2, step=2)
+    handler.close()
+
+    run = read_run(logdir)
+    assert [(1, 0.5), (2, 2.0)] == run.scalars["x"]
+    assert {} == run.texts
+    assert {} == run.histograms
+
+
+def test_adapter_histogram_text_and_metrics_check_values_at_the_call(logdir: Path) -> None:
+    """Histogram of a str or non-numbers, metrics with a non-number, text whose str() fails."""
+    logger, handler = _logger("adapt2", logdir, text_tag=None)
+    tlog = tblog.adapter(logger)
+    with pytest.raises(ValueError, match="not an array of numbers"):
+        tlog.histogram("h", "abc", step=0)
+    with pytest.raises(ValueError, match="not an array of numbers"):
+        tlog.histogram("h", [1.0, Hostile()], step=0)
+    with pytest.raises(ValueError, match=r"metrics\['bad'\] must be a number, got 'x'"):
+        tlog.metrics({"ok": 1.0, "bad": "x"}, step=0)
+    with pytest.raises(ValueError, match="metrics keys must be non-empty str"):
+        tlog.metrics(HostileMapping([(Hostile(), 1.0)]), step=0)
+    with pytest.raises(ValueError, match="cannot be read"):
+        tlog.text("t", Hostile(), step=0)  # type: ignore[arg-type]
+    tlog.histogram("h", [1.0, 2.0], step=1)
+    handler.close()
+
+    run = read_run(logdir)
+    assert {} == run.scalars
+    assert {"h": [(1, 2.0)]} == run.histograms
+
+
+def test_adapter_records_carry_checked_values_and_forced_kinds(logdir: Path) -> None:
+    """Records carry kind="scalar"/"histogram" and checked numbers; unprintable numbers log fine."""
+    records: list[logging.LogRecord] = []
+    logger, handler = _logger("adapt3", logdir, text_tag=None)
+    capture = logging.Handler()
+    capture.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(capture)
+    stream = io.StringIO()
+    logger.addHandler(logging.StreamHandler(stream))
+    tlog = tblog.adapter(logger)
+    weights = np.arange(3.0)
+    tlog.scalar(np.str_("loss"), LoudFloat(0.25), step=0)
+    tlog.metrics({Color.RED: LoudFloat(0.5)}, step=0, prefix="val")
+    tlog.histogram("w", weights, step=0)
+    weights[:] = 9.0
+    handler.close()
+
+    scalar, metrics, histogram = records
+    assert ("loss", 0.25, float, "scalar") == (
+        scalar.tag,  # type: ignore[attr-defined]
+        scalar.value,  # type: ignore[attr-defined]
+        type(scalar.value),  # type: ignore[attr-defined]
+        scalar.kind,  # type: ignore[attr-defined]
+    )
+    assert {"red": 0.5} == metrics.metrics  # type: ignore[attr-defined]
+    assert [0.0, 1.0, 2.0] == histogram.value.tolist()  # type: ignore[attr-defined]
+    assert "histogram" == histogram.kind  # type: ignore[attr-defined]
+    assert ["loss=0.25", "red=0.5", "histogram w"] == stream.getvalue().splitlines()
+    run = read_run(logdir)
+    assert {"loss": [(0, 0.25)], "val/red": [(0, 0.5)]} == run.scalars
+
+
 # ---- torch ---------------------------------------------------------------------------------
 
 
