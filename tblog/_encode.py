@@ -318,26 +318,79 @@ class ProtoEncoder:
         )
 
     def histogram_summary(self, tag: str, values: Any, bins: Any, max_bins: int | None) -> Any:
-        """Build a histogram Summary from finite values (np.histogram rejects NaN and inf)."""
+        """Build a histogram Summary of the finite values (NaN and inf are left out).
+
+        With ``bins="tensorflow"`` every finite value lands in a bucket: the exponential
+        buckets end at +-1e20, so the outermost edges are moved out to the data's min and max
+        when the data reach beyond them, like TensorFlow's own edge buckets. min, max, num and
+        sum are those of the finite values; a sum or sum of squares beyond float64 is inf.
+        """
         np = self._np
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         values = values[np.isfinite(values)]
-        if bins == "tensorflow":
-            bins = self._tensorflow_bins()
         if values.size == 0:
             return self._summary.histogram_raw(tag, 0.0, 0.0, 0, 0.0, 0.0, [0.0], [0.0])
-        return self._summary.histogram(tag, values, bins, max_bins=max_bins)
+        low, high = float(values.min()), float(values.max())
+        if isinstance(bins, str) and bins == "tensorflow":
+            bins = self._tensorflow_bins(low, high)
+        counts, limits = np.histogram(values, bins=bins)
+        counts, limits = _merge_buckets(np, counts, limits, max_bins)
+        # TensorBoard reads bucket_limit[i] as the right edge of bucket i, the left edge of the
+        # first bucket being ``min``: keep the non-empty span plus one empty bucket on its left
+        # whose right edge is the span's left edge (tensorboardX's layout).
+        nonzero = np.flatnonzero(counts)
+        first, last = int(nonzero[0]), int(nonzero[-1])
+        bucket = [0, *counts[first : last + 1].tolist()]
+        bucket_limit = limits[first : last + 2].tolist()
+        with np.errstate(over="ignore"):
+            total = float(values.sum())
+            squares = float(values.dot(values))
+        histo = self._summary_pb2.HistogramProto(
+            min=low,
+            max=high,
+            num=int(values.size),
+            sum=total,
+            sum_squares=squares,
+            bucket_limit=bucket_limit,
+            bucket=bucket,
+        )
+        return self._summary_pb2.Summary(
+            value=[self._summary_pb2.Summary.Value(tag=tag, histo=histo)]
+        )
 
-    def _tensorflow_bins(self) -> list[float]:
-        # Exponential buckets 1e-12 * 1.1**k on both sides of zero, as TensorFlow's histograms use.
-        if self._default_bins is None:
-            edges = []
+    def _tensorflow_bins(self, low: float, high: float) -> list[float]:
+        """TensorFlow's default edges, stretched out to ``low`` and ``high`` beyond +-1e20."""
+        edges = self._default_bins
+        if edges is None:
+            # Exponential buckets 1e-12 * 1.1**k on both sides of zero, as TensorFlow uses.
+            positive = []
             v = 1e-12
             while v < 1e20:
-                edges.append(v)
+                positive.append(v)
                 v *= 1.1
-            self._default_bins = [-e for e in reversed(edges)] + [0.0] + edges
-        return self._default_bins
+            edges = self._default_bins = [-e for e in reversed(positive)] + [0.0] + positive
+        if low < edges[0]:
+            edges = [low, *edges]
+        if high > edges[-1]:
+            edges = [*edges, high]
+        return edges
+
+
+def _merge_buckets(np: Any, counts: Any, limits: Any, max_bins: int | None) -> tuple[Any, Any]:
+    """Merge neighbouring buckets so that at most ``max_bins`` remain (None: keep them all)."""
+    if max_bins is None:
+        return counts, limits
+    if type(max_bins) is not int or max_bins < 1:
+        shown = max_bins if type(max_bins) is int else type(max_bins).__name__
+        msg = f"max_bins must be an int >= 1 or None, got {shown}"
+        raise ValueError(msg)
+    n = len(counts)
+    if n <= max_bins:
+        return counts, limits
+    group = -(-n // max_bins)  # ceil: at most max_bins groups
+    padded = np.pad(counts, (0, -n % group))
+    merged = padded.reshape(-1, group).sum(axis=1)
+    return merged, np.append(limits[:-1:group], limits[-1])
 
 
 def code_block(text: str) -> str:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from tblog._values import check_step, check_tag
+from tblog._values import check_step, check_tag, classify, metric_points
 
 #: LogRecord attributes an ``extra`` key may not overwrite (stdlib raises KeyError for them).
 RESERVED = frozenset(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None).__dict__) | {
@@ -21,7 +21,9 @@ class TensorBoardAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
     ``scalar``, ``metrics``, ``text`` and ``histogram`` each log one record (at INFO unless
     ``level=`` says otherwise) that carries exactly the keys ``TensorBoardHandler`` reads, so the
     file log gets a readable line and TensorBoard the point. Tags and steps are checked at the
-    call, with a ``ValueError`` naming the problem, and extras never collide with LogRecord's own
+    call, and so are values (a number for ``scalar`` and ``metrics``, an array-like for
+    ``histogram``), with the same checks the handler makes, raising a ``ValueError`` that names
+    the problem; the record carries the checked value. Extras never collide with LogRecord's own
     attributes (stdlib's ``KeyError: "Attempt to overwrite 'message' in LogRecord"``). The
     adapter's defaults are merged into every record's ``extra``; a call's own ``extra`` wins.
 
@@ -55,13 +57,20 @@ class TensorBoardAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
     ) -> None:
         """Log scalar ``value`` under ``tag``; the file log reads ``tag=value``.
 
+        The record carries ``kind="scalar"`` and the value as a number (a plain int or float as
+        given; a numpy scalar or 0-d tensor as a float).
+
         Raises:
-            ValueError: ``tag`` is not a non-empty str or ``step`` not an int >= 0.
+            ValueError: ``tag`` is not a non-empty str, ``step`` not an int >= 0, or ``value``
+                not a number (a str is not a number).
         """
-        extra: dict[str, Any] = {"tag": check_tag(tag), "value": value}
+        checked = check_tag(tag)
+        _, number = classify(value, "scalar")
+        shown = value if type(value) is float or type(value) is int else number
+        extra: dict[str, Any] = {"tag": checked, "value": shown, "kind": "scalar"}
         if step is not None:
             extra["step"] = check_step(step)
-        self._point(level, "%s=%s", (tag, value), extra)
+        self._point(level, "%s=%s", (checked, shown), extra)
 
     def metrics(
         self,
@@ -74,17 +83,23 @@ class TensorBoardAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
         """Log several scalars at once (``prefix/name`` with a prefix).
 
         Raises:
-            ValueError: A bad prefix or step, or ``metrics`` is not a mapping with str keys.
+            ValueError: A bad prefix or step, or ``metrics`` is not a mapping of non-empty str
+                keys to numbers (the message names the first bad entry).
         """
-        if not isinstance(metrics, Mapping) or not all(isinstance(k, str) and k for k in metrics):
-            msg = "metrics must be a mapping with non-empty str keys"
-            raise ValueError(msg)
-        extra: dict[str, Any] = {"metrics": dict(metrics)}
+        points, errors = metric_points(metrics, None, None, None)
+        if errors:
+            first = errors[0]
+            if first.key == "metrics":
+                raise first
+            msg = f"metrics must be a mapping of non-empty str keys to numbers: {first.reason}"
+            raise ValueError(msg) from first
+        numbers = {tag: number for _, tag, number, _, _ in points}
+        extra: dict[str, Any] = {"metrics": numbers}
         if prefix is not None:
             extra["tag"] = check_tag(prefix)
         if step is not None:
             extra["step"] = check_step(step)
-        line = " ".join(f"{k}={v}" for k, v in metrics.items())
+        line = " ".join(f"{k}={v}" for k, v in numbers.items())
         self._point(level, "%s", (line,), extra)
 
     def text(
@@ -93,25 +108,33 @@ class TensorBoardAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
         """Log Markdown ``text`` under ``tag`` (the file log gets the text too).
 
         Raises:
-            ValueError: A bad tag or step.
+            ValueError: A bad tag or step, or ``text`` cannot be made a str.
         """
-        extra: dict[str, Any] = {"tag": check_tag(tag), "value": str(text), "kind": "text"}
+        checked = check_tag(tag)
+        _, plain = classify(text, "text")
+        extra: dict[str, Any] = {"tag": checked, "value": plain, "kind": "text"}
         if step is not None:
             extra["step"] = check_step(step)
-        self._point(level, "%s", (text,), extra)
+        self._point(level, "%s", (plain,), extra)
 
     def histogram(
         self, tag: str, values: Any, step: int | None = None, *, level: int = logging.INFO
     ) -> None:
         """Log a histogram of ``values`` (array, tensor or sequence) under ``tag``.
 
+        The record carries a float64 numpy copy of the values, taken at the call; when
+        ``level`` is not enabled, no copy is made and ``values`` is not checked.
+
         Raises:
-            ValueError: A bad tag or step.
+            ValueError: A bad tag or step, or ``values`` is not an array-like of numbers.
         """
-        extra: dict[str, Any] = {"tag": check_tag(tag), "value": values, "kind": "histogram"}
+        checked = check_tag(tag)
+        extra: dict[str, Any] = {"tag": checked, "kind": "histogram"}
         if step is not None:
             extra["step"] = check_step(step)
-        self._point(level, "histogram %s", (tag,), extra)
+        if self.isEnabledFor(level):
+            _, (extra["value"], _, _) = classify(values, "histogram")
+            self._point(level, "histogram %s", (checked,), extra)
 
 
 def _check_extra(extra: Mapping[str, Any], what: str) -> None:

@@ -18,7 +18,15 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from tblog import _run
-from tblog._values import PointError, check_step, check_tag, metric_points
+from tblog._values import (
+    PointError,
+    check_step,
+    check_tag,
+    check_walltime,
+    describe,
+    metric_points,
+    plain_str,
+)
 from tblog.exceptions import SetupError, WriterClosedError
 from tblog.handler import DEFAULT_TEXT_TAG, QueueHandler, TensorBoardHandler, check_text_tag
 from tblog.writer import RunWriter, require
@@ -253,12 +261,12 @@ class RootLogger:
             return
         try:
             checked_step = check_step(step)
-            if prefix is not None:
-                check_tag(prefix)
+            checked_prefix = None if prefix is None else check_tag(prefix)
+            seconds = check_walltime(walltime)
         except PointError as exc:
             self._bad("scalars", exc)
             return
-        points, errors = metric_points(metrics, prefix, checked_step, walltime)
+        points, errors = metric_points(metrics, checked_prefix, checked_step, seconds)
         if points:
             writer._live().put_many(points)
         for error in errors:
@@ -320,8 +328,8 @@ class RootLogger:
             return
         try:
             text = markdown_table(columns, rows)
-        except (TypeError, ValueError) as exc:
-            self._bad("table", exc)
+        except Exception as exc:  # noqa: BLE001 - helpers never raise on bad values
+            self._bad("table", PointError(type(exc).__name__, describe(exc)))
             return
         self._call("table", writer.add_text, tag, text, step)
 
@@ -466,21 +474,34 @@ class RootLogger:
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Render a Markdown table; cells are str()-ed with pipes and newlines escaped."""
+    """Render a Markdown table; cells are str()-ed with pipes and newlines escaped.
+
+    A str subclass (``np.str_``, a ``(str, Enum)`` member) renders as the string it holds.
+
+    Raises:
+        ValueError: ``columns`` is empty or a str, or a row is a str or has the wrong length.
+        Exception: Whatever a cell's ``__str__`` or a row's iteration raises.
+    """
 
     def cell(value: Any) -> str:
-        return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+        text = plain_str(value if isinstance(value, str) else str(value))
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
-    if isinstance(columns, str) or not columns:
+    names = [] if isinstance(columns, str) else list(columns)
+    if not names:
         msg = "columns must be a non-empty sequence of names"
         raise ValueError(msg)
-    lines = ["| " + " | ".join(cell(c) for c in columns) + " |"]
-    lines.append("|" + "---|" * len(columns))
+    lines = ["| " + " | ".join(cell(c) for c in names) + " |"]
+    lines.append("|" + "---|" * len(names))
     for number, row in enumerate(rows):
-        if isinstance(row, str) or len(row) != len(columns):
-            msg = f"row {number} has {len(row)} cells, the table has {len(columns)} columns"
+        if isinstance(row, str):
+            msg = f"row {number} is a str, not a sequence of cells"
+            raise ValueError(msg)  # noqa: TRY004 - a bad table is a ValueError, like a bad length
+        cells = list(row)
+        if len(cells) != len(names):
+            msg = f"row {number} has {len(cells)} cells, the table has {len(names)} columns"
             raise ValueError(msg)
-        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+        lines.append("| " + " | ".join(cell(v) for v in cells) + " |")
     return "\n".join(lines)
 
 

@@ -143,12 +143,14 @@ class RunWriter:
 
         Args:
             tag: The series name, e.g. ``"loss/train"``.
-            scalar_value: A number, numpy scalar or 0-d array/tensor (NaN and inf are kept).
+            scalar_value: A number, numpy scalar or 0-d array/tensor (NaN and inf are kept;
+                a finite value beyond float32's range is written as +-inf).
             global_step: The step; None resolves it (``tblog.step`` context, else per-tag count).
             walltime: Seconds since the epoch; default now.
 
         Raises:
-            ValueError: A bad tag, value, step or walltime (the message names it).
+            ValueError: A bad tag, value, step or walltime (the message names it); a str, or an
+                int beyond float range such as ``2**1100``, is a bad value.
             WriterClosedError: The writer is closed.
         """
         run = self._live()
