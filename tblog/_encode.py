@@ -135,7 +135,10 @@ class ScalarEncoder:
                 pack, header, rest = entry or self._entry(tag, len(v))
                 data = pack(9, walltime, 0x10, *(v if len(v) <= 4 else (v,)), rest, value)
         except (OverflowError, struct.error):
-            return self.encode(tag, _clamp_f32(value), step, walltime)
+            clamped = _clamp_f32(value)
+            if clamped == value:  # not the value's range: a bad step or walltime
+                raise
+            return self.encode(tag, clamped, step, walltime)
         crc = crc32c(data)
         return header + data + _U32((((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
 

@@ -27,12 +27,17 @@ class PointError(ValueError):
         self.reason = reason
 
 
-def _short(value: Any) -> str:
-    """``repr(value)``, cut to 60 characters; never raises (a broken ``__repr__`` included)."""
+def safe_repr(value: Any) -> str:
+    """``repr(value)`` that never raises: a broken ``__repr__`` gives ``<Type object>``."""
     try:
-        text = str.__str__(repr(value))
+        return str.__str__(repr(value))
     except Exception:  # noqa: BLE001 - any __repr__ may fail; the message must still be made
         return f"<{_type_name(value)} object>"
+
+
+def _short(value: Any) -> str:
+    """``safe_repr(value)``, cut to 60 characters."""
+    text = safe_repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -74,18 +79,25 @@ def check_tag(tag: Any) -> str:
     raise PointError("tag", f"tag must be a non-empty str, got {_short(tag)}")
 
 
+#: The largest step TensorBoard can show: steps are int64 in its protos (2**63 shows negative).
+MAX_STEP = 2**63 - 1
+
+
 def check_step(step: Any) -> int | None:
-    """Return ``step`` as an int (None stays None); reject negatives, bools and non-integers."""
+    """Return ``step`` as an int (None stays None); reject negatives, bools and non-integers.
+
+    A step must fit TensorBoard's int64 steps: 0 <= step <= 2**63 - 1.
+    """
     if step is None:
         return None
     if type(step) is int:
-        if step >= 0:
+        if 0 <= step <= MAX_STEP:
             return step
     elif not isinstance(step, bool):
         number = _as_int(step)
-        if number is not None and number >= 0:
+        if number is not None and 0 <= number <= MAX_STEP:
             return number
-    raise PointError("step", f"step must be an int >= 0, got {_short(step)}")
+    raise PointError("step", f"step must be an int >= 0 and < 2**63, got {_short(step)}")
 
 
 def _as_int(value: Any) -> int | None:

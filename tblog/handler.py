@@ -12,7 +12,7 @@ from typing import Any
 
 from tblog import _run
 from tblog._encode import LOG
-from tblog._values import MISSING, read_payload
+from tblog._values import MAX_STEP, MISSING, read_payload
 from tblog.writer import RunWriter, WriterStats
 
 DEFAULT_TEXT_TAG = "logs/{levelname}"
@@ -154,7 +154,7 @@ class TensorBoardHandler(logging.Handler):
                 if (
                     (vtype is float or vtype is int)
                     and step.__class__ is int
-                    and step >= 0
+                    and 0 <= step <= MAX_STEP
                     and tag.__class__ is str
                     and tag
                     and "metrics" not in attrs

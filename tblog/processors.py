@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from tblog import _run
 from tblog._encode import LOG, SCALAR
-from tblog._values import PointError, check_step, classify, read_payload
+from tblog._values import PointError, check_step, check_tag, classify, read_payload, safe_repr
 from tblog.writer import RunWriter, require
 
 if TYPE_CHECKING:
@@ -123,7 +124,9 @@ class TensorBoardProcessor:
         errors = list(payload[1]) if payload is not None else []
         if self.keys:
             event = event_dict.get("event")
-            prefix = event if isinstance(event, str) and event else None
+            prefix = None
+            with contextlib.suppress(PointError):
+                prefix = check_tag(event)
             step = None
             try:
                 step = check_step(event_dict.get("step"))
@@ -157,7 +160,9 @@ class TensorBoardProcessor:
         except (KeyError, IndexError, ValueError, AttributeError):
             tag = "logs"
         event = event_dict.get("event", "")
-        rest = " ".join(f"{k}={v!r}" for k, v in event_dict.items() if k not in ("event", "level"))
+        rest = " ".join(
+            f"{k}={safe_repr(v)}" for k, v in event_dict.items() if k not in ("event", "level")
+        )
         line = f"{event} {rest}".strip()
         run.put(LOG, tag or "logs", line, None, None, counted=True)
 

@@ -743,7 +743,9 @@ def setup(
         SetupError: ``log_root`` or ``runs_root`` cannot be created or written (names the path).
         ValueError: A bad option (level, fmt, text_tag, flush_secs, timeout_secs, a URL root).
     """
-    check_tag(run_name)
+    run_name = check_tag(run_name)  # a str subclass (an Enum member, say) as its plain str
+    if log_name is not None:
+        log_name = check_tag(log_name)
     options = _check_options(
         level=level,
         fmt=fmt,

@@ -259,10 +259,9 @@ class RunWriter:
         from tensorboardX import summary
 
         # Built on the writer thread: PNG encoding is not the caller's work.
-        build = functools.partial(
-            summary.image, check_tag(tag), snapshot(img_tensor), 1, dataformats
-        )
-        run.put(SUMMARY, tag, build, check_step(global_step), check_walltime(walltime))
+        checked = check_tag(tag)
+        build = functools.partial(summary.image, checked, snapshot(img_tensor), 1, dataformats)
+        run.put(SUMMARY, checked, build, check_step(global_step), check_walltime(walltime))
 
     def add_hparams(
         self,

@@ -151,7 +151,7 @@ def test_replay_turns_json_lines_into_a_run(tmp_path: Path) -> None:
     assert "7 lines, 3 points written" in result.stdout
     assert "1 lines without points, 3 bad lines" in result.stdout
     assert "  line 4: not JSON" in result.stdout
-    assert "  line 5: step must be an int >= 0, got -1" in result.stdout
+    assert "  line 5: step must be an int >= 0 and < 2**63, got -1" in result.stdout
     assert "  line 7: not a JSON object" in result.stdout
     assert "100%" in result.stderr  # the progress bar ran to the end
     data = read_run(tmp_path / "run")

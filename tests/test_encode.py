@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, given, settings
 from tbread import read_run
 from tensorboardX.proto import event_pb2
@@ -112,3 +113,11 @@ def test_code_block_cannot_be_closed_from_inside(text: str) -> None:
     assert len(fence) >= 3
     assert fence not in text
     assert block == f"{fence}\n{text}\n{fence}"
+
+
+def test_a_bad_walltime_is_an_error_not_a_recursion() -> None:
+    """Only an out-of-range value is clamped and retried; a bad walltime raises at once."""
+    encoder = ScalarEncoder()
+    with pytest.raises(struct.error):
+        encoder.encode("t", 1.0, 0, "noon")  # type: ignore[arg-type]
+    assert encoder.encode("t", 1e300, 0, 0.0) == encoder.encode("t", math.inf, 0, 0.0)

@@ -193,7 +193,7 @@ def test_bad_input_never_raises_reports_once_and_keeps_the_rest(
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 6, err
     assert all(line.startswith("tblog: ") for line in err)
-    assert any("step must be an int >= 0, got -1" in line for line in err)
+    assert any("step must be an int >= 0 and < 2**63, got -1" in line for line in err)
     assert any("tag must be a non-empty str" in line for line in err)
     assert any("value of type object" in line for line in err)
     assert any("metrics['bad'] must be a number" in line for line in err)

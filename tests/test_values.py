@@ -611,3 +611,31 @@ def test_bfloat16_tensors_are_scalars_and_histograms(logdir: Path) -> None:
     run = read_run(logdir)
     assert {"loss": [(0, 0.5)]} == run.scalars
     assert {"w": [(0, 4.0)]} == run.histograms
+
+
+def test_steps_beyond_int64_are_bad_input(logdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Steps >= 2**63 (shown negative or as 0 by TensorBoard) are refused; 2**63 - 1 is kept."""
+    logger, handler = _logger("bigstep", logdir, text_tag=None)
+    for step in (2**63 - 1, 2**63, 2**64, np.uint64(2**63)):
+        logger.info("m", extra={"tag": "x", "value": 1.0, "step": step})
+    with pytest.raises(ValueError, match="step must be an int >= 0 and < 2"):
+        handler.writer.add_scalar("w", 1.0, 2**63)
+    with pytest.raises(ValueError, match="step must be"):
+        tblog.step(2**64)
+    handler.close()
+    assert [(2**63 - 1, 1.0)] == read_run(logdir).scalars["x"]
+    assert 1 == capsys.readouterr().err.count("step must be an int >= 0 and < 2**63")
+
+
+def test_str_subclass_events_and_image_tags_stay_plain(logdir: Path) -> None:
+    """A (str, Enum) event prefixes keys= scalars by its value; an Enum image tag is plain."""
+    processor = tblog.TensorBoardProcessor(logdir=str(logdir), keys=["loss"])
+    processor(None, "info", {"event": Color.RED, "loss": 0.5, "step": 3})
+    processor.close()
+    pytest.importorskip("PIL")
+    with tblog.get_writer(logdir) as writer:
+        writer.add_image(Color.RED, np.zeros((3, 4, 4), dtype=np.uint8))
+        writer.add_image("red", np.zeros((3, 4, 4), dtype=np.uint8))
+    run = read_run(logdir)
+    assert [(3, 0.5)] == run.scalars["red/loss"]
+    assert [0, 1] == [step for step, _, _ in run.images["red"]]
