@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import contextvars
 import datetime
 import math
@@ -17,6 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from tblog._encode import EVENT, SCALAR, BatchScalarEncoder, ProtoEncoder, ScalarEncoder
+from tblog._report import Once, report
+from tblog._sink import EventSink, LocalFile
 
 #: The step set by ``with tblog.step(n):`` in the current context (thread or task).
 STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("tblog_step", default=None)
@@ -29,7 +30,6 @@ DEFAULT_TIMEOUT_SECS = 10.0
 FLUSH = -1  # a queue item asking the writer to signal when everything before it is written
 _WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
 _CHUNK = 4096  # points encoded per write() call
-_EVENT_PREFIX = "events.out.tfevents."
 
 _registry: dict[str, Run] = {}
 _registry_lock = threading.Lock()
@@ -46,7 +46,6 @@ class _AfterForkKey:
 
 
 _after_fork_key = _AfterForkKey()
-_file_seq = 0
 _default_logdir: str | None = None
 _active_logdir: str | None = None
 
@@ -89,13 +88,6 @@ def check_options(
     if not isinstance(max_queue, int) or isinstance(max_queue, bool) or max_queue < 1:
         msg = f"max_queue must be an int >= 1, got {max_queue!r}"
         raise ValueError(msg)
-
-
-def report(message: str) -> None:
-    """Write one ``tblog:`` line on stderr; never raises (stderr may be closed at exit)."""
-    with contextlib.suppress(Exception):  # a report must never become an error of its own
-        sys.stderr.write(f"tblog: {message}\n")
-        sys.stderr.flush()
 
 
 def default_logdir() -> str:
@@ -145,10 +137,9 @@ class Run:
         self.refs = 0
         self.closed = False
         self.late = False  # closed by the exit hook: later points are written synchronously
-        self.path: str | None = None  # the event file, once the first point created it
         self.written = 0
         self.dropped = 0
-        self.errors = 0
+        self._errors = 0  # encoding errors and a dead writer thread; the sink counts I/O errors
         self._lock = threading.Lock()
         self._thread_lock = threading.Lock()
         self._next = _counters.setdefault(logdir, {})
@@ -156,22 +147,39 @@ class Run:
         self._wake = threading.Event()
         self._stopping = False
         self._stalled = False  # a full queue already made one call wait in vain
-        self._fd: int | None = None
-        self._offset = 0
-        self._failing = False
-        self._reported: set[str] = set()
+        self.warn_once = Once()  # report a problem of this run once
         self._first_events = list(first_events)
         self._scalars = ScalarEncoder()
         # These import numpy and tensorboardX before the thread starts (a fork never catches the
         # writer thread half-way through an import).
         self._batch = BatchScalarEncoder(self._scalars)
         self._protos = ProtoEncoder()
+        self._sink: EventSink = LocalFile(logdir, self._header)
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
         if _exiting:  # opened by a late exit hook, when no thread can be started (Python 3.12)
             self._write_late()
         else:
             self._start_thread()
+
+    @property
+    def path(self) -> str | None:
+        """The event file being written (None before the first point, or after a fault)."""
+        return self._sink.path
+
+    @property
+    def errors(self) -> int:
+        """I/O and encoding errors met by the writer."""
+        return self._errors + self._sink.errors
+
+    def _header(self, first: bool) -> bytes:
+        """The records a new event file starts with; a resume's purge goes into the first only."""
+        header = self._protos.file_version()
+        if first:
+            header += b"".join(
+                self._protos.event(EVENT, "", build, 0, 0.0) for build in self._first_events
+            )
+        return header
 
     # ---- calling thread -------------------------------------------------------------------
 
@@ -338,7 +346,7 @@ class Run:
                     f"{left} queued points were not written"
                 )
                 return  # the thread still owns the file; it is a daemon and ends with the process
-        self._close_file()
+        self._sink.close(time.monotonic() + timeout)
         if _exiting:
             self._write_late()
 
@@ -347,12 +355,6 @@ class Run:
         self.late = True
         self._queue = _LateQueue(self)
         self._crowded_at = sys.maxsize
-
-    def warn_once(self, key: str, message: str) -> None:
-        """Report ``message`` the first time ``key`` happens on this run."""
-        if key not in self._reported:
-            self._reported.add(key)
-            report(message)
 
     # ---- writer thread --------------------------------------------------------------------
 
@@ -375,18 +377,16 @@ class Run:
                 self._wake.clear()
                 stopping = self._stopping
                 self._drain()
-                self._check_file()
+                self._sink.check()
                 if stopping and not self._queue:
                     break
         except BaseException as exc:  # noqa: BLE001 - the thread must release its waiters
-            self.errors += 1
+            self._errors += 1
             report(f"the writer of {self.logdir} stopped: {type(exc).__name__}: {exc}")
         finally:
             for kind, _, payload, _, _ in list(self._queue):
                 if kind == FLUSH:
                     payload.done.set()
-            if self._stopping:
-                self._close_file()
 
     def _drain(self) -> None:
         queue = self._queue
@@ -414,9 +414,10 @@ class Run:
                 if kind == FLUSH:
                     self._write(chunks, count)
                     chunks, count = [], 0
-                    payloads[i].dropped = self.dropped
-                    payloads[i].written = True
-                    payloads[i].done.set()
+                    marker = payloads[i]
+                    marker.written = self._sink.sync(time.monotonic() + self.timeout_secs)
+                    marker.dropped = self.dropped
+                    marker.done.set()
                     continue
                 try:
                     chunks.append(encode(kind, tags[i], payloads[i], steps[i], walls[i]))
@@ -448,7 +449,7 @@ class Run:
 
     def _encode_failed(self, tag: str, exc: Exception) -> None:
         self.dropped += 1
-        self.errors += 1
+        self._errors += 1
         self.warn_once(
             f"encode:{tag}",
             f"could not encode a point of tag {tag!r} for {self.logdir}: "
@@ -459,129 +460,10 @@ class Run:
         """Write framed records holding ``count`` points in one go (or count them dropped)."""
         if not chunks:
             return
-        data = b"".join(chunks)
-        if self._write_data(data, count) and self._deleted():
-            # The run directory was removed under us: those bytes went into an unlinked file.
-            # Say so, and write them again into a new event file, so nothing flushed is lost.
-            self._file_gone()
-            self.written -= count
-            self._write_data(data, count)
-
-    def _write_data(self, data: bytes, count: int) -> bool:
-        if self._fd is None and not self._open():
+        if self._sink.write(b"".join(chunks)):
+            self.written += count
+        else:
             self.dropped += count
-            return False
-        fd = self._fd
-        assert fd is not None  # noqa: S101 - _open() set it
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-        except OSError as exc:
-            self._undo_partial_write(fd)
-            self.dropped += count
-            self.errors += 1
-            if not self._failing:
-                self._failing = True
-                report(
-                    f"cannot write to {self.path}: {exc.strerror or exc}; dropping points until "
-                    "writing works again (see the writer's 'dropped' counter)"
-                )
-            return False
-        self._offset += len(data)
-        self.written += count
-        if self._failing:
-            self._failing = False
-            report(f"writing to {self.path} works again")
-        return True
-
-    def _undo_partial_write(self, fd: int) -> None:
-        # A torn record stops TensorBoard's readers for good: cut back to the last whole record.
-        try:
-            os.ftruncate(fd, self._offset)
-            os.lseek(fd, self._offset, os.SEEK_SET)
-        except OSError:
-            self._close_file()
-
-    def _open(self) -> bool:
-        try:
-            os.makedirs(self.logdir, exist_ok=True)
-            newest = max(
-                (n for n in os.listdir(self.logdir) if n.startswith(_EVENT_PREFIX)), default=""
-            )
-            path = self._create_file(newest)
-            header = self._protos.file_version()
-            header += b"".join(self._protos.event(EVENT, "", b, 0, 0.0) for b in self._first_events)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                if os.write(fd, header) != len(header):
-                    raise OSError(28, "short write of the file header")  # noqa: TRY301
-            except OSError:
-                os.close(fd)
-                with contextlib.suppress(OSError):
-                    os.remove(path)
-                raise
-        except OSError as exc:
-            self.errors += 1
-            if not self._failing:
-                self._failing = True
-                report(
-                    f"cannot create an event file in {self.logdir}: {exc.strerror or exc}; "
-                    "dropping points until it can be created"
-                )
-            return False
-        self._fd = fd
-        self.path = path
-        self._offset = len(header)
-        self._first_events = []  # a purge belongs to the first file only, not to a reopened one
-        return True
-
-    def _create_file(self, newest: str) -> str:
-        """Return a new event file path whose name sorts after ``newest`` (readers go by name)."""
-        global _file_seq
-        stamp = int(time.time())
-        host = socket.gethostname()
-        pid = os.getpid()
-        for _ in range(1000):
-            _file_seq += 1
-            name = f"{_EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{_file_seq}"
-            if name <= newest:
-                stamp += 1  # the same second, or a clock behind an older file's
-                continue
-            if not os.path.exists(os.path.join(self.logdir, name)):
-                return os.path.join(self.logdir, name)
-        # An existing name no timestamp of ours sorts after: extend it, which always sorts after.
-        _file_seq += 1
-        return os.path.join(self.logdir, f"{newest}.{host}.{pid}.{_file_seq}")
-
-    def _deleted(self) -> bool:
-        """True if the open event file was unlinked (writes into it would vanish silently)."""
-        fd = self._fd
-        if fd is None:
-            return False
-        try:
-            return os.fstat(fd).st_nlink == 0
-        except OSError:
-            return True
-
-    def _file_gone(self) -> None:
-        report(
-            f"the event file {self.path} was deleted (was the run directory removed?); "
-            "points from now on go to a new event file"
-        )
-        self._close_file()
-
-    def _check_file(self) -> None:
-        if self._deleted():
-            self._file_gone()
-
-    def _close_file(self) -> None:
-        self.path = None
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
     # ---- fork -----------------------------------------------------------------------------
 
@@ -592,16 +474,9 @@ class Run:
         self._wake = threading.Event()
         self._stalled = False
         self._queue = deque()  # the parent writes what it had queued
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)  # the child's copy of the descriptor only
         self.logdir = os.path.join(self.logdir, f"child_{os.getpid()}")
-        self.path = None
-        self._offset = 0
-        self._failing = False
-        self.written = self.dropped = self.errors = 0
-        self._first_events = []
+        self._sink.reset_in_child(self.logdir)
+        self.written = self.dropped = self._errors = 0
         self._thread = None  # started by the child's first point or flush
         self._crowded_at = 0
         self._stopping = False

@@ -12,6 +12,7 @@ from typing import Any
 
 from tblog import _run
 from tblog._encode import LOG
+from tblog._report import Once
 from tblog._values import MAX_STEP, MISSING, read_payload
 from tblog.writer import RunWriter, WriterStats
 
@@ -82,7 +83,7 @@ class TensorBoardHandler(logging.Handler):
         self.text_tag = text_tag
         self._text_tag_cached = cached
         self._text_tags: dict[tuple[str, str], str] = {}
-        self._reported: set[tuple[str, str]] = set()
+        self._once = Once()
         writer = RunWriter(
             logdir,
             flush_secs=flush_secs,
@@ -203,15 +204,11 @@ class TensorBoardHandler(logging.Handler):
 
         Like ``handleError``, it is silent when ``logging.raiseExceptions`` is False.
         """
-        seen = (record.name, key)
-        if seen in self._reported:
-            return
-        self._reported.add(seen)
-        if logging.raiseExceptions and sys.stderr is not None:
-            _run.report(
-                f"{reason} (logger {record.name!r}, {record.pathname}:{record.lineno}); "
-                "the point is skipped, the message and the rest of the run are kept"
-            )
+        self._once(
+            (record.name, key),
+            f"{reason} (logger {record.name!r}, {record.pathname}:{record.lineno}); "
+            "the point is skipped, the message and the rest of the run are kept",
+        )
 
     def flush(self) -> None:
         """Return once every point emitted before the call is on disk and readable."""

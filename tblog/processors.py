@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tblog import _run
 from tblog._encode import LOG, SCALAR
+from tblog._report import Once
 from tblog._values import PointError, check_step, check_tag, classify, read_payload, safe_repr
 from tblog.writer import RunWriter, require
 
@@ -77,7 +78,7 @@ class TensorBoardProcessor:
         self._lock = threading.Lock()
         self._writer: RunWriter | None = None
         self._target: str | None = None
-        self._reported: set[str] = set()
+        self._report = Once()
 
     def __getstate__(self) -> dict[str, Any]:
         names = ("logdir", "keys", "text", "text_tag", "flush_secs", "timeout_secs")
@@ -165,11 +166,6 @@ class TensorBoardProcessor:
         )
         line = f"{event} {rest}".strip()
         run.put(LOG, tag or "logs", line, None, None, counted=True)
-
-    def _report(self, key: str, reason: str) -> None:
-        if key not in self._reported:
-            self._reported.add(key)
-            _run.report(reason)
 
     def flush(self) -> None:
         """Return once every point of the events so far is on disk."""

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from tblog import _run
+from tblog._report import Once
 from tblog._values import (
     PointError,
     check_step,
@@ -142,7 +143,7 @@ class RootLogger:
         self._logger = logging.getLogger()
         self._started_ns = time.monotonic_ns()
         self._hparams_written = False
-        self._reported: set[str] = set()
+        self._once = Once()
         self._queue: Any = None
         self._listener: Any = None
         self._pid = os.getpid()  # a forked child must not stop or close what is its parent's
@@ -226,10 +227,8 @@ class RootLogger:
         return target._writer
 
     def _bad(self, helper: str, exc: Exception) -> None:
-        key = f"{helper}:{getattr(exc, 'key', type(exc).__name__)}"
-        if key not in self._reported:
-            self._reported.add(key)
-            _run.report(f"{helper}(): {exc}; the point is skipped, the run is kept")
+        key = (helper, getattr(exc, "key", type(exc).__name__))
+        self._once(key, f"{helper}(): {exc}; the point is skipped, the run is kept")
 
     def _call(self, helper: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:

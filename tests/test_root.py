@@ -382,7 +382,7 @@ def test_restore_purges_once_even_if_the_file_is_replaced(tmp_path: Path) -> Non
     again.flush()
     writer = again.writer
     assert writer is not None
-    writer._live()._close_file()  # as after a deleted file: the next point opens a new one
+    writer._live()._sink._close_file()  # type: ignore[attr-defined]  # as after a deleted file
     again.scalar("loss", -8.0, 8)
     again.close()
     assert [(s, float(s)) for s in range(5)] + [(s, -float(s)) for s in range(5, 9)] == (

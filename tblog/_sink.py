@@ -1,0 +1,229 @@
+"""Where a run's framed records go: local event files (this module) or remote segments."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from tblog._report import report
+
+EVENT_PREFIX = "events.out.tfevents."
+
+_file_seq = 0  # a process-wide sequence in event file names: two files never share a name
+
+
+def event_file_name(newest: str, exists: Callable[[str], bool]) -> str:
+    """Return a new event file name that sorts after ``newest`` (TensorBoard reads by name).
+
+    Args:
+        newest: The greatest event file name already in the directory ("" for none).
+        exists: Tells whether a name is taken.
+    """
+    global _file_seq
+    stamp = int(time.time())
+    host = socket.gethostname()
+    pid = os.getpid()
+    for _ in range(1000):
+        _file_seq += 1
+        name = f"{EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{_file_seq}"
+        if name <= newest:
+            stamp += 1  # the same second, or a clock behind an older file's
+            continue
+        if not exists(name):
+            return name
+    # An existing name no timestamp of ours sorts after: extend it, which always sorts after.
+    _file_seq += 1
+    return f"{newest}.{host}.{pid}.{_file_seq}"
+
+
+class EventSink(Protocol):
+    """Where the writer thread puts whole framed records; only the writer thread calls it."""
+
+    path: str | None  # the file (or segment) being written, if any
+    errors: int  # I/O errors met
+
+    def write(self, data: bytes) -> bool:
+        """Write whole records; False if they could not be (reported once per fault)."""
+
+    def check(self) -> None:
+        """Periodic housekeeping while idle (a deleted file, a segment due)."""
+
+    def sync(self, deadline: float) -> bool:
+        """Make everything written so far readable by TensorBoard; False if not by ``deadline``."""
+
+    def close(self, deadline: float) -> None:
+        """Finish: the last file (or segment) complete; waits at most until ``deadline``."""
+
+    def reset_in_child(self, logdir: str) -> None:
+        """In a forked child: forget the parent's file and write below ``logdir`` instead."""
+
+
+class LocalFile:
+    """Event files in a local run directory, written with ``os.write``, one at a time.
+
+    - A file is created on the first write, named to sort after every file already there.
+    - A failed write is cut back to the last whole record (a torn record stops TensorBoard's
+      readers for good); writing resumes when the fault clears.
+    - Records written into a file that was deleted (the run directory removed) are written
+      again into a new file: writes into an unlinked file succeed silently on Linux.
+    - With ``max_bytes``, a file that would grow past it is closed and a new one started.
+
+    Args:
+        logdir: The run directory (created when the first file is).
+        header: Returns the records a new file starts with; its argument says whether this is
+            the run's first file in this process (a resume's purge belongs there only).
+        max_bytes: Start a new file before one would exceed this size; None for no limit.
+    """
+
+    def __init__(
+        self, logdir: str, header: Callable[[bool], bytes], max_bytes: int | None = None
+    ) -> None:
+        self.logdir = logdir
+        self.path: str | None = None
+        self.errors = 0
+        self._header = header
+        self._max_bytes = max_bytes
+        self._fd: int | None = None
+        self._offset = 0
+        self._header_size = 0
+        self._opened = False
+        self._failing = False
+
+    def write(self, data: bytes) -> bool:
+        """Write ``data`` (whole records) at the end of the current file, or of a new one."""
+        limit = self._max_bytes
+        if (
+            limit is not None
+            and self._fd is not None
+            and self._offset > self._header_size
+            and self._offset + len(data) > limit
+        ):
+            self._close_file()  # rotate: the next file takes these records
+        if not self._write(data):
+            return False
+        if self._deleted():
+            self._file_gone()
+            return self._write(data)
+        return True
+
+    def check(self) -> None:
+        """Notice a deleted file while idle and let it go."""
+        if self._deleted():
+            self._file_gone()
+
+    def sync(self, deadline: float) -> bool:
+        """Local writes are readable as soon as ``os.write`` returns."""
+        del deadline
+        return True
+
+    def close(self, deadline: float) -> None:
+        """Close the current file."""
+        del deadline
+        self._close_file()
+
+    def reset_in_child(self, logdir: str) -> None:
+        """Close the child's copy of the descriptor and start afresh in ``logdir``."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # the child's copy of the descriptor only
+        self.logdir = logdir
+        self.path = None
+        self._offset = 0
+        self._failing = False
+        self._opened = True  # a purge belongs to the parent's file
+        self.errors = 0
+
+    def _write(self, data: bytes) -> bool:
+        if self._fd is None and not self._open():
+            return False
+        fd = self._fd
+        assert fd is not None  # noqa: S101 - _open() set it
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        except OSError as exc:
+            self._undo_partial_write(fd)
+            self.errors += 1
+            if not self._failing:
+                self._failing = True
+                report(
+                    f"cannot write to {self.path}: {exc.strerror or exc}; dropping points until "
+                    "writing works again (see the writer's 'dropped' counter)"
+                )
+            return False
+        self._offset += len(data)
+        if self._failing:
+            self._failing = False
+            report(f"writing to {self.path} works again")
+        return True
+
+    def _undo_partial_write(self, fd: int) -> None:
+        # A torn record stops TensorBoard's readers for good: cut back to the last whole record.
+        try:
+            os.ftruncate(fd, self._offset)
+            os.lseek(fd, self._offset, os.SEEK_SET)
+        except OSError:
+            self._close_file()
+
+    def _open(self) -> bool:
+        try:
+            os.makedirs(self.logdir, exist_ok=True)
+            names = os.listdir(self.logdir)
+            newest = max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
+            taken = set(names)
+            path = os.path.join(self.logdir, event_file_name(newest, taken.__contains__))
+            header = self._header(not self._opened)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                if os.write(fd, header) != len(header):
+                    raise OSError(28, "short write of the file header")  # noqa: TRY301
+            except OSError:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                raise
+        except OSError as exc:
+            self.errors += 1
+            if not self._failing:
+                self._failing = True
+                report(
+                    f"cannot create an event file in {self.logdir}: {exc.strerror or exc}; "
+                    "dropping points until it can be created"
+                )
+            return False
+        self._fd = fd
+        self.path = path
+        self._offset = self._header_size = len(header)
+        self._opened = True
+        return True
+
+    def _deleted(self) -> bool:
+        """True if the open file was unlinked (writes into it would vanish silently)."""
+        fd = self._fd
+        if fd is None:
+            return False
+        try:
+            return os.fstat(fd).st_nlink == 0
+        except OSError:
+            return True
+
+    def _file_gone(self) -> None:
+        report(
+            f"the event file {self.path} was deleted (was the run directory removed?); "
+            "points from now on go to a new event file"
+        )
+        self._close_file()
+
+    def _close_file(self) -> None:
+        self.path = None
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
