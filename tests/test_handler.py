@@ -215,6 +215,26 @@ def test_bad_input_is_silent_when_raise_exceptions_is_off(
     assert capsys.readouterr().err == ""
 
 
+def test_every_report_follows_raise_exceptions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Processor, facade and writer problems are silent too when raiseExceptions is off."""
+    logging.raiseExceptions = False
+    with tblog.setup("quiet", runs_root=tmp_path / "runs", log_root=tmp_path, console=False) as run:
+        run.scalar("x", "not a number")
+        processor = tblog.TensorBoardProcessor(logdir=str(tmp_path / "p"))
+        processor(None, "info", {"tag": "x", "value": object()})
+        processor.close()
+        writer = tblog.get_writer(tmp_path / "w")
+        writer.close()
+        blocked = tmp_path / "file"
+        blocked.write_text("")
+        with tblog.get_writer(blocked / "run") as broken:
+            broken.add_scalar("x", 1.0, 0)
+            assert broken.flush() is False
+    assert capsys.readouterr().err == ""
+
+
 def test_unexpected_errors_go_to_handle_error(
     logger: logging.Logger, logdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
