@@ -78,4 +78,4 @@ def main(logdir: str = "runs", epochs: int = 300) -> Path:
         print(f"points:   {stats.written} written, {stats.dropped} dropped")
     print(f"see it:   tblog summary {run.run_path}")
     print(f"          tensorboard --logdir {logdir}")
-    return run.run_path
+    return Path(run.run_path)  # the demo writes locally

@@ -12,10 +12,11 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tblog._encode import EVENT, SCALAR, BatchScalarEncoder, ProtoEncoder, ScalarEncoder
+from tblog._remote import RemoteSegments, is_url, join, local_path, open_store
 from tblog._report import Once, report
 from tblog._sink import EventSink, LocalFile
 
@@ -26,6 +27,7 @@ DEFAULT_FLUSH_SECS = 1.0
 DEFAULT_MAX_QUEUE = 200_000
 DEFAULT_BLOCK_SECS = 1.0
 DEFAULT_TIMEOUT_SECS = 10.0
+DEFAULT_UPLOAD_SECS = 30.0
 
 FLUSH = -1  # a queue item asking the writer to signal when everything before it is written
 _WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
@@ -64,22 +66,43 @@ def check_options(
     max_queue: Any = DEFAULT_MAX_QUEUE,
     block_secs: Any = DEFAULT_BLOCK_SECS,
     timeout_secs: Any = DEFAULT_TIMEOUT_SECS,
+    upload_secs: Any = DEFAULT_UPLOAD_SECS,
+    max_bytes: Any = None,
+    storage_options: Any = None,
+    spool_dir: Any = None,
 ) -> None:
-    """Raise ValueError naming the first writer option that is unusable (before anything starts).
+    """Raise naming the first writer option that is unusable (before anything starts).
 
     Args:
         flush_secs: Seconds between periodic writes, a number > 0.
         max_queue: Points queued before a logging call waits, an int >= 1.
         block_secs: Seconds a logging call may wait for room, a number >= 0.
         timeout_secs: Seconds ``flush()``, ``close()`` and the exit hook wait at most, > 0.
+        upload_secs: Seconds between segment uploads of a remote run, > 0.
+        max_bytes: The largest event file (or segment) in bytes, an int >= 1024, or None.
+        storage_options: fsspec options of a remote run, a mapping or None.
+        spool_dir: Where a remote run's segments wait for upload, a path or None.
 
     Raises:
         ValueError: An option is not a number in its range.
+        TypeError: ``storage_options`` is not a mapping, or ``spool_dir`` not a path.
     """
+    if max_bytes is not None and (
+        not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1024
+    ):
+        msg = f"max_bytes must be an int >= 1024 or None, got {max_bytes!r}"
+        raise ValueError(msg)
+    if storage_options is not None and not isinstance(storage_options, Mapping):
+        msg = f"storage_options must be a mapping, got {type(storage_options).__name__}"
+        raise TypeError(msg)
+    if spool_dir is not None and not isinstance(spool_dir, (str, os.PathLike)):
+        msg = f"spool_dir must be a path, got {spool_dir!r}"
+        raise TypeError(msg)
     for name, value, low, strict in (
         ("flush_secs", flush_secs, 0.0, True),
         ("block_secs", block_secs, 0.0, False),
         ("timeout_secs", timeout_secs, 0.0, True),
+        ("upload_secs", upload_secs, 0.0, True),
     ):
         number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         if number is None or math.isnan(number) or (number <= low if strict else number < low):
@@ -125,9 +148,23 @@ class Run:
         max_queue: int = DEFAULT_MAX_QUEUE,
         block_secs: float = DEFAULT_BLOCK_SECS,
         timeout_secs: float = DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = DEFAULT_UPLOAD_SECS,
+        max_bytes: int | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        spool_dir: str | os.PathLike[str] | None = None,
         first_events: Iterable[Any] = (),
     ) -> None:
-        check_options(flush_secs, max_queue, block_secs, timeout_secs)
+        check_options(
+            flush_secs,
+            max_queue,
+            block_secs,
+            timeout_secs,
+            upload_secs,
+            max_bytes,
+            storage_options,
+            spool_dir,
+        )
+        store = open_store(logdir, storage_options) if is_url(logdir) else None
         self.key = logdir  # the registry key: the directory as first opened in this process
         self.logdir = logdir
         self.flush_secs = float(flush_secs)
@@ -154,7 +191,19 @@ class Run:
         # writer thread half-way through an import).
         self._batch = BatchScalarEncoder(self._scalars)
         self._protos = ProtoEncoder()
-        self._sink: EventSink = LocalFile(logdir, self._header)
+        self._sink: EventSink
+        if store is None:
+            self._sink = LocalFile(logdir, self._header, max_bytes)
+        else:
+            self._sink = RemoteSegments(
+                logdir,
+                self._header,
+                fs=store[0],
+                path=store[1],
+                upload_secs=upload_secs,
+                max_bytes=max_bytes,
+                spool_dir=None if spool_dir is None else os.fspath(spool_dir),
+            )
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
         if _exiting:  # opened by a late exit hook, when no thread can be started (Python 3.12)
@@ -171,6 +220,11 @@ class Run:
     def errors(self) -> int:
         """I/O and encoding errors met by the writer."""
         return self._errors + self._sink.errors
+
+    @property
+    def spooled(self) -> int:
+        """Segments of a remote run waiting for upload (0 for a local run)."""
+        return int(getattr(self._sink, "pending", 0))
 
     def _header(self, first: bool) -> bytes:
         """The records a new event file starts with; a resume's purge goes into the first only."""
@@ -474,7 +528,7 @@ class Run:
         self._wake = threading.Event()
         self._stalled = False
         self._queue = deque()  # the parent writes what it had queued
-        self.logdir = os.path.join(self.logdir, f"child_{os.getpid()}")
+        self.logdir = join(self.logdir, f"child_{os.getpid()}")
         self._sink.reset_in_child(self.logdir)
         self.written = self.dropped = self._errors = 0
         self._thread = None  # started by the child's first point or flush
@@ -504,7 +558,7 @@ def acquire(logdir: str | os.PathLike[str] | None = None, **options: Any) -> Run
     """
     global _exit_hook_installed
     check_options(**{k: v for k, v in options.items() if k != "first_events"})
-    key = os.path.realpath(os.fspath(logdir if logdir is not None else default_logdir()))
+    key = run_key(logdir if logdir is not None else default_logdir())
     with _registry_lock:
         run = _registry.get(key)
         if run is None or (run.closed and not run.late):
@@ -520,6 +574,14 @@ def acquire(logdir: str | os.PathLike[str] | None = None, **options: Any) -> Run
             _finalize_in_mp_child()
         run.refs += 1
         return run
+
+
+def run_key(logdir: str | os.PathLike[str]) -> str:
+    """The one name of a run directory in this process: a URL, or an absolute local path."""
+    path = os.fspath(logdir)
+    if is_url(path):
+        return path.rstrip("/")
+    return os.path.realpath(local_path(path))
 
 
 def release(run: Run) -> None:

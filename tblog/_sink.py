@@ -43,8 +43,13 @@ def event_file_name(newest: str, exists: Callable[[str], bool]) -> str:
 class EventSink(Protocol):
     """Where the writer thread puts whole framed records; only the writer thread calls it."""
 
-    path: str | None  # the file (or segment) being written, if any
-    errors: int  # I/O errors met
+    @property
+    def path(self) -> str | None:
+        """The file (or segment) being written, if any."""
+
+    @property
+    def errors(self) -> int:
+        """I/O errors met."""
 
     def write(self, data: bytes) -> bool:
         """Write whole records; False if they could not be (reported once per fault)."""

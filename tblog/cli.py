@@ -397,6 +397,36 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def cmd_upload(args: argparse.Namespace, out: IO[str]) -> int:
+    """Upload the segments a remote run left in its spool (the store was down at exit)."""
+    from tblog._remote import TARGET_FILE, default_spool_root, upload_spool
+
+    spools = []
+    for path in args.spools or [default_spool_root()]:
+        if os.path.isfile(os.path.join(path, TARGET_FILE)):
+            spools.append(path)
+        elif os.path.isdir(path):
+            spools += sorted(
+                os.path.join(path, name)
+                for name in os.listdir(path)
+                if os.path.isfile(os.path.join(path, name, TARGET_FILE))
+            )
+        else:
+            msg = f"{path}: no such spool directory"
+            raise CommandError(msg)
+    left_in_all = 0
+    for spool in spools:
+        try:
+            done, left = upload_spool(spool)
+        except (ValueError, ModuleNotFoundError) as exc:
+            raise CommandError(f"{spool}: {exc}") from exc
+        print(f"{spool}: {done} segments uploaded, {left} left", file=out)
+        left_in_all += left
+    if not spools:
+        print("nothing to upload", file=out)
+    return 1 if left_in_all else 0
+
+
 def _at_least(minimum: int) -> Callable[[str], int]:
     """An argparse ``type`` accepting integers >= ``minimum``."""
 
@@ -485,6 +515,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="bad lines listed (default: %(default)s)",
     )
     replay.set_defaults(func=cmd_replay)
+
+    upload = commands.add_parser(
+        "upload",
+        help="upload the segments a remote run left in its spool",
+        description="Upload, in order, the event-file segments that a run in object storage "
+        "left in its local spool when the store could not be reached before the process "
+        "ended. Credentials and endpoints come from the environment. The exit status is 1 "
+        "while segments are left.",
+    )
+    upload.add_argument(
+        "spools",
+        nargs="*",
+        metavar="SPOOL",
+        help="a spool directory, or a directory of them (default: $TBLOG_SPOOL, else "
+        "<tmp>/tblog-spool)",
+    )
+    upload.set_defaults(func=cmd_upload)
     return parser
 
 

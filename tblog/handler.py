@@ -8,6 +8,7 @@ import logging.handlers
 import os
 import string
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from tblog import _run
@@ -54,6 +55,11 @@ class TensorBoardHandler(logging.Handler):
             dropped and counted; after one such wait, calls drop at once until there is room.
         timeout_secs: The longest ``flush()`` and ``close()`` wait for the disk (so
             ``logging.shutdown()`` never hangs), and the limit of tblog's exit hook.
+        upload_secs: A remote run uploads a new segment at least this often (default 30 s).
+        max_bytes: Start a new event file (or segment) before one grows past this many bytes
+            (default: no limit locally, 64 MiB segments remotely).
+        storage_options: fsspec options of a remote run (default: from the environment).
+        spool_dir: Where a remote run's segments wait for upload.
 
     Raises:
         ValueError: An option is out of range or ``text_tag`` is unusable; nothing is
@@ -75,22 +81,30 @@ class TensorBoardHandler(logging.Handler):
         max_queue: int = _run.DEFAULT_MAX_QUEUE,
         block_secs: float = _run.DEFAULT_BLOCK_SECS,
         timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+        max_bytes: int | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        spool_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         # Validate before Handler.__init__ registers the handler for logging.shutdown().
         cached = check_text_tag(text_tag) if text_tag is not None else True
-        _run.check_options(flush_secs, max_queue, block_secs, timeout_secs)
+        options: dict[str, Any] = {
+            "flush_secs": flush_secs,
+            "max_queue": max_queue,
+            "block_secs": block_secs,
+            "timeout_secs": timeout_secs,
+            "upload_secs": upload_secs,
+            "max_bytes": max_bytes,
+            "storage_options": storage_options,
+            "spool_dir": spool_dir,
+        }
+        _run.check_options(**options)
         super().__init__(level)
         self.text_tag = text_tag
         self._text_tag_cached = cached
         self._text_tags: dict[tuple[str, str], str] = {}
         self._once = Once()
-        writer = RunWriter(
-            logdir,
-            flush_secs=flush_secs,
-            max_queue=max_queue,
-            block_secs=block_secs,
-            timeout_secs=timeout_secs,
-        )
+        writer = RunWriter(logdir, **options)
         self._writer = writer
         self._live_run = writer._run
         self._logdir = writer.logdir

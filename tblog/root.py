@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from tblog import _run
+from tblog._remote import is_url, open_store
 from tblog._report import Once
 from tblog._values import (
     PointError,
@@ -36,6 +37,8 @@ from tblog.writer import RunWriter, require
 DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+#: A run's location: a local directory, or (a str) the URL of a run in object storage.
+RunPath = Path | str
 _RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
 _lock = threading.RLock()
 _active: RootLogger | None = None
@@ -127,7 +130,7 @@ class RootLogger:
         self,
         *,
         log_file: Path | None = None,
-        run_path: Path | None = None,
+        run_path: RunPath | None = None,
         writer: RunWriter | None = None,
         rank: int = 0,
         installed: Sequence[logging.Handler] = (),
@@ -166,8 +169,8 @@ class RootLogger:
         return self._target()._log_file
 
     @property
-    def run_path(self) -> Path | None:
-        """The TensorBoard run directory (None before setup and on ranks that write no events)."""
+    def run_path(self) -> RunPath | None:
+        """The TensorBoard run directory (a str URL for a remote run); None without a run."""
         return self._target()._run_path
 
     @property
@@ -523,8 +526,7 @@ class _Options:
     formatter: logging.Formatter
     console: bool
     text_tag: str | None
-    flush_secs: float
-    timeout_secs: float
+    writer: dict[str, Any]  # the run's writer options (flush_secs, timeout_secs, remote ones)
 
 
 def _check_options(
@@ -533,34 +535,46 @@ def _check_options(
     fmt: Any,
     console: bool,
     text_tag: Any,
-    flush_secs: Any,
-    timeout_secs: Any,
+    writer: dict[str, Any],
     roots: Mapping[str, Any],
+    run_roots: Mapping[str, Any],
 ) -> _Options:
     """Validate every option of setup() or restore(); raise naming the first bad one.
+
+    Args:
+        level: The root logger's level.
+        fmt: The file log's format.
+        console: Whether to add a console handler.
+        text_tag: The handler's text tag.
+        writer: The run's writer options.
+        roots: Paths that must be local (the file log's).
+        run_roots: Paths that may be URLs too (the run's).
 
     Raises:
         ValueError: A bad level, format, text tag, option or a URL as a local root.
         TypeError: A root is not a path.
+        ModuleNotFoundError: A URL's store needs a package that is missing.
     """
-    _run.check_options(flush_secs=flush_secs, timeout_secs=timeout_secs)
+    _run.check_options(**writer)
     if text_tag is not None:
         check_text_tag(text_tag)
-    for what, root in roots.items():
-        if root is None:
-            continue
-        if not isinstance(root, (str, os.PathLike)):
+    for what, root in {**roots, **run_roots}.items():
+        if root is not None and not isinstance(root, (str, os.PathLike)):
             msg = f"{what} must be a path, got {root!r}"
             raise TypeError(msg)
-        if "://" in os.fspath(root):
+    for what, root in roots.items():
+        if root is not None and "://" in os.fspath(root):
             msg = f"{what} must be a local directory, got the URL {os.fspath(root)!r}"
             raise ValueError(msg)
+    for root in run_roots.values():
+        if root is not None and is_url(os.fspath(root)):
+            open_store(os.fspath(root), writer.get("storage_options"))  # a store fsspec knows
     try:
         formatter = logging.Formatter(fmt)
     except (TypeError, ValueError) as exc:
         msg = f"fmt is not a usable logging format: {exc}"
         raise ValueError(msg) from exc
-    return _Options(_check_level(level), formatter, console, text_tag, flush_secs, timeout_secs)
+    return _Options(_check_level(level), formatter, console, text_tag, writer)
 
 
 def _check_level(level: Any) -> int:
@@ -577,7 +591,7 @@ def _check_level(level: Any) -> int:
 def _install(
     *,
     log_file: Path,
-    run_path: Path | None,
+    run_path: RunPath | None,
     rank: int,
     options: _Options,
     purge_step: int | None = None,
@@ -594,7 +608,7 @@ def _install(
         writer = None
         try:
             _usable_dir(log_file.parent, "log_root")
-            if run_path is not None:
+            if isinstance(run_path, Path):
                 _usable_dir(run_path.parent, "runs_root")
             file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
             file_handler.setFormatter(options.formatter)
@@ -602,12 +616,7 @@ def _install(
             if run_path is not None:
                 writer = _open_run(run_path, options, purge_step)
                 installed.append(
-                    TensorBoardHandler(
-                        run_path,
-                        text_tag=options.text_tag,
-                        flush_secs=options.flush_secs,
-                        timeout_secs=options.timeout_secs,
-                    )
+                    TensorBoardHandler(run_path, text_tag=options.text_tag, **options.writer)
                 )
         except BaseException:
             for built in installed:
@@ -639,18 +648,13 @@ def _install(
         return facade
 
 
-def _open_run(run_path: Path, options: _Options, purge_step: int | None) -> RunWriter:
+def _open_run(run_path: RunPath, options: _Options, purge_step: int | None) -> RunWriter:
     """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked."""
     first_events: list[Callable[[], Any]] = []
     seeds: dict[str, int] = {}
-    if purge_step is not None or run_path.exists():
+    if purge_step is not None or (isinstance(run_path, Path) and run_path.exists()):
         first_events, seeds = _resume_plan(run_path, purge_step)
-    run = _run.acquire(
-        run_path,
-        flush_secs=options.flush_secs,
-        timeout_secs=options.timeout_secs,
-        first_events=first_events,
-    )
+    run = _run.acquire(run_path, first_events=first_events, **options.writer)
     if run.refs > 1:  # already open in this process: the purge goes into its queue
         for build in first_events:
             run.put_event(build)
@@ -667,7 +671,7 @@ def _has_console(root: logging.Logger) -> bool:
 
 
 def _resume_plan(
-    run_path: Path, purge_step: int | None
+    run_path: RunPath, purge_step: int | None
 ) -> tuple[list[Callable[[], Any]], dict[str, int]]:
     """Return the first events and per-tag step counters that continue an existing run.
 
@@ -710,6 +714,10 @@ def setup(
     text_tag: str | None = DEFAULT_TEXT_TAG,
     flush_secs: float = _run.DEFAULT_FLUSH_SECS,
     timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
+    upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+    max_bytes: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
 ) -> RootLogger:
     """Install a file log, a TensorBoard run and a console on the stdlib root logger.
 
@@ -724,8 +732,9 @@ def setup(
 
     Args:
         run_name: Names the run (and, with a timestamp, its files).
-        log_root: Directory of the file log.
-        runs_root: Directory of TensorBoard runs (what ``tensorboard --logdir`` is given).
+        log_root: Directory of the file log (local).
+        runs_root: Directory of TensorBoard runs (what ``tensorboard --logdir`` is given), or
+            a URL in object storage (``s3://bucket/runs``; ``run_path`` is then a str URL).
         level: The root logger's level while set up.
         console: Also print records on stderr, unless the root logger already does.
         log_name: The file log's and run's name; default ``get_default_log_name(run_name)``.
@@ -734,13 +743,19 @@ def setup(
         text_tag: The TensorBoardHandler's text tag (see ``TensorBoardHandler``).
         flush_secs: At most this many seconds pass before a point is on disk.
         timeout_secs: The longest ``flush()``/``close()`` wait for the disk (and the exit hook's).
+        upload_secs: A remote run uploads a new segment at least this often.
+        max_bytes: Start a new event file (or segment) before one grows past this many bytes.
+        storage_options: fsspec options of a remote run (default: from the environment).
+        spool_dir: Where a remote run's segments wait for upload.
 
     Returns:
         The active ``RootLogger``.
 
     Raises:
         SetupError: ``log_root`` or ``runs_root`` cannot be created or written (names the path).
-        ValueError: A bad option (level, fmt, text_tag, flush_secs, timeout_secs, a URL root).
+        ValueError: A bad option (level, fmt, text_tag, flush_secs, timeout_secs, a URL
+            ``log_root``, a URL scheme fsspec does not know).
+        ModuleNotFoundError: A remote ``runs_root`` needs fsspec or the store's package.
     """
     run_name = check_tag(run_name)  # a str subclass (an Enum member, say) as its plain str
     if log_name is not None:
@@ -750,17 +765,25 @@ def setup(
         fmt=fmt,
         console=console,
         text_tag=text_tag,
-        flush_secs=flush_secs,
-        timeout_secs=timeout_secs,
-        roots={"log_root": log_root, "runs_root": runs_root},
+        writer={
+            "flush_secs": flush_secs,
+            "timeout_secs": timeout_secs,
+            "upload_secs": upload_secs,
+            "max_bytes": max_bytes,
+            "storage_options": storage_options,
+            "spool_dir": spool_dir,
+        },
+        roots={"log_root": log_root},
+        run_roots={"runs_root": runs_root},
     )
     rank = get_rank()
     claimed: list[Path] = []
-    name = log_name or _shared_log_name(run_name, Path(log_root), Path(runs_root), rank, claimed)
+    runs = _location(runs_root)
+    name = log_name or _shared_log_name(run_name, Path(log_root), runs, rank, claimed, options)
     log_file = Path(log_root) / (f"{name}.log" if rank == 0 else f"{name}.rank{rank}.log")
-    run_path: Path | None = Path(runs_root) / name
+    run_path: RunPath | None = _location(runs_root, name)
     if per_rank:
-        run_path = Path(runs_root) / name / f"rank_{rank}"
+        run_path = _location(runs_root, name, f"rank_{rank}")
     elif rank != 0:
         run_path = None
     try:
@@ -770,54 +793,89 @@ def setup(
         raise
 
 
+def _location(root: str | os.PathLike[str], *names: str) -> RunPath:
+    """``root/names...``: a str for a URL (a Path would fold its ``//``), else a Path."""
+    text = os.fspath(root)
+    if is_url(text):
+        return "/".join([text.rstrip("/"), *names])
+    return Path(text).joinpath(*names)
+
+
 def _shared_log_name(
-    run_name: str, log_root: Path, runs_root: Path, rank: int, claimed: list[Path]
+    run_name: str,
+    log_root: Path,
+    runs_root: RunPath,
+    rank: int,
+    claimed: list[Path],
+    options: _Options,
 ) -> str:
     """A fresh ``log_name`` for a new run, claimed on disk; under torch.distributed, rank 0's."""
     dist = _torch_distributed()
     if dist is not None and dist.get_world_size() > 1:
-        names = [_claim_name(run_name, log_root, runs_root, claimed) if rank == 0 else None]
+        mine = _claim_name(run_name, log_root, runs_root, claimed, options) if rank == 0 else None
+        names = [mine]
         dist.broadcast_object_list(names, src=0)
         return str(names[0])
     if rank != 0:  # ranks without torch.distributed cannot agree on a claim: pass log_name
         return get_default_log_name(run_name)
-    return _claim_name(run_name, log_root, runs_root, claimed)
+    return _claim_name(run_name, log_root, runs_root, claimed, options)
 
 
-def _claim_name(run_name: str, log_root: Path, runs_root: Path, claimed: list[Path]) -> str:
+def _claim_name(
+    run_name: str, log_root: Path, runs_root: RunPath, claimed: list[Path], options: _Options
+) -> str:
     """Return ``<run_name>_<stamp>`` (``_2``, ``_3``, ... when taken), claimed atomically.
 
     The claim creates the run directory and the file log exclusively, so two processes (or a
     quick sweep in one) starting in the same second never share a run or a log by accident.
+    In object storage, which has no directories to create, a run that already has objects
+    counts as taken (checked once; the file log's claim stays atomic).
 
     Raises:
         SetupError: A root cannot be created or written.
     """
     _usable_dir(log_root, "log_root")
-    _usable_dir(runs_root, "runs_root")
+    if isinstance(runs_root, Path):
+        _usable_dir(runs_root, "runs_root")
     base = get_default_log_name(run_name)
     for number in itertools.count(1):
         name = base if number == 1 else f"{base}_{number}"
-        run_dir, log_file = runs_root / name, log_root / f"{name}.log"
-        try:
-            run_dir.mkdir()
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            msg = f"runs_root {str(runs_root)!r}: cannot create {name!r}: {exc.strerror or exc}"
-            raise SetupError(msg) from exc
+        log_file = log_root / f"{name}.log"
+        run_dir = runs_root / name if isinstance(runs_root, Path) else None
+        if run_dir is None:
+            if _remote_run_exists(f"{runs_root}/{name}", options):
+                continue
+        else:
+            try:
+                run_dir.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                msg = f"runs_root {str(runs_root)!r}: cannot create {name!r}: {exc.strerror}"
+                raise SetupError(msg) from exc
         try:
             os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         except FileExistsError:
-            run_dir.rmdir()
+            if run_dir is not None:
+                run_dir.rmdir()
             continue
         except OSError as exc:
-            run_dir.rmdir()
+            if run_dir is not None:
+                run_dir.rmdir()
             msg = f"log_root {str(log_root)!r}: cannot create {log_file.name!r}: {exc.strerror}"
             raise SetupError(msg) from exc
-        claimed += [log_file, run_dir]
+        claimed += [log_file] if run_dir is None else [log_file, run_dir]
         return name
     raise AssertionError  # pragma: no cover - itertools.count never ends
+
+
+def _remote_run_exists(url: str, options: _Options) -> bool:
+    """True if the store already holds objects under ``url`` (False when it cannot tell)."""
+    try:
+        fs, path = open_store(url, options.writer.get("storage_options"))
+        return bool(fs.exists(path))
+    except Exception:  # noqa: BLE001 - an unreachable store: the writer will say so itself
+        return False
 
 
 def _unclaim(claimed: list[Path]) -> None:
@@ -841,6 +899,10 @@ def restore(
     text_tag: str | None = DEFAULT_TEXT_TAG,
     flush_secs: float = _run.DEFAULT_FLUSH_SECS,
     timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
+    upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+    max_bytes: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
 ) -> RootLogger:
     """Continue a previous run: append to its file log and write into its run directory.
 
@@ -858,6 +920,10 @@ def restore(
         text_tag: The TensorBoardHandler's text tag.
         flush_secs: At most this many seconds pass before a point is on disk.
         timeout_secs: The longest ``flush()``/``close()`` wait for the disk (and the exit hook's).
+        upload_secs: A remote run uploads a new segment at least this often.
+        max_bytes: Start a new event file (or segment) before one grows past this many bytes.
+        storage_options: fsspec options of a remote run (default: from the environment).
+        spool_dir: Where a remote run's segments wait for upload.
 
     Returns:
         The active ``RootLogger``.
@@ -872,13 +938,20 @@ def restore(
         fmt=fmt,
         console=console,
         text_tag=text_tag,
-        flush_secs=flush_secs,
-        timeout_secs=timeout_secs,
-        roots={"log_file": log_file, "run_path": run_path},
+        writer={
+            "flush_secs": flush_secs,
+            "timeout_secs": timeout_secs,
+            "upload_secs": upload_secs,
+            "max_bytes": max_bytes,
+            "storage_options": storage_options,
+            "spool_dir": spool_dir,
+        },
+        roots={"log_file": log_file},
+        run_roots={"run_path": run_path},
     )
     return _install(
         log_file=Path(log_file),
-        run_path=Path(run_path) if run_path is not None else None,
+        run_path=_location(run_path) if run_path is not None else None,
         rank=get_rank(),
         options=options,
         purge_step=checked,

@@ -23,16 +23,18 @@ class WriterStats:
     """Counters of a run's writer, shared by every handler and facade aimed at the run.
 
     Attributes:
-        written: Points written to the event file.
+        written: Points written to the event file (for a remote run: to its spooled segments).
         dropped: Points that could not be written (full queue, I/O error, unencodable value).
-        errors: I/O and encoding errors met by the writer thread.
+        errors: I/O, upload and encoding errors met by the writer.
         queued: Points waiting for the writer thread now.
+        spooled: Segments of a remote run waiting in the spool for upload (0 for a local run).
     """
 
     written: int
     dropped: int
     errors: int
     queued: int
+    spooled: int = 0
 
 
 class RunWriter:
@@ -43,21 +45,31 @@ class RunWriter:
     order follow tensorboardX's ``SummaryWriter``; a missing ``global_step`` is resolved like a
     record's step: the ``tblog.step`` context, else a per-tag counter starting at 0.
 
-    Options (``flush_secs``, ``max_queue``, ``block_secs``, ``timeout_secs``) take effect when
-    the run is first opened in the process; later writers of the same run share it as it is.
+    Options take effect when the run is first opened in the process; later writers of the same
+    run share it as it is.
 
     Args:
-        logdir: The run directory; None means the active ``tblog.setup()`` run, else the
-            process's default ``runs/<YYYYmmdd-HHMMSS>_<host>``.
+        logdir: The run directory, or the URL of a run in object storage (``s3://``, ``gs://``,
+            ``az://``, ``memory://``, any fsspec URL; ``file://`` is local); None means the
+            active ``tblog.setup()`` run, else the process's default
+            ``runs/<YYYYmmdd-HHMMSS>_<host>``.
         flush_secs: At most this many seconds pass between a point and its write to disk.
         max_queue: Points queued for the writer thread before a logging call waits.
         block_secs: How long a logging call waits for room in a full queue before the point is
             dropped and counted; after one such wait, calls drop at once until there is room.
         timeout_secs: The longest ``flush()`` and ``close()`` wait for the disk, and the exit
             hook's limit: a stuck disk never hangs a flush, ``logging.shutdown()`` or exit.
+        upload_secs: A remote run uploads a new segment at least this often (default 30 s).
+        max_bytes: Start a new event file (or segment) before one grows past this many bytes;
+            None: no limit for local runs, 64 MiB segments for remote ones.
+        storage_options: fsspec options of a remote run (credentials, endpoint, ...); by default
+            they come from the environment (``AWS_ENDPOINT_URL``, ...).
+        spool_dir: Where a remote run's segments wait for upload (default ``$TBLOG_SPOOL``, else
+            ``<tmp>/tblog-spool``).
 
     Raises:
-        ValueError: An option is out of range (nothing is opened or started then).
+        ValueError: An option is out of range, or fsspec knows no filesystem for the URL.
+        ModuleNotFoundError: fsspec or the store's package (s3fs, gcsfs, adlfs) is missing.
     """
 
     def __init__(
@@ -68,6 +80,10 @@ class RunWriter:
         max_queue: int = _run.DEFAULT_MAX_QUEUE,
         block_secs: float = _run.DEFAULT_BLOCK_SECS,
         timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+        max_bytes: int | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        spool_dir: PathLike | None = None,
     ) -> None:
         if logdir is None:
             logdir = _run.active_logdir()
@@ -78,6 +94,10 @@ class RunWriter:
                 max_queue=max_queue,
                 block_secs=block_secs,
                 timeout_secs=timeout_secs,
+                upload_secs=upload_secs,
+                max_bytes=max_bytes,
+                storage_options=storage_options,
+                spool_dir=spool_dir,
             )
         )
 
@@ -98,7 +118,7 @@ class RunWriter:
 
     @property
     def logdir(self) -> str:
-        """The run directory (absolute)."""
+        """The run directory (absolute), or the run's URL."""
         run = self._run
         return run.logdir if run is not None else self._logdir
 
@@ -121,7 +141,7 @@ class RunWriter:
     def stats(self) -> WriterStats:
         """The run's counters: points written, dropped, errors, and queued now."""
         run = self._live()
-        return WriterStats(run.written, run.dropped, run.errors, len(run._queue))
+        return WriterStats(run.written, run.dropped, run.errors, len(run._queue), run.spooled)
 
     def _live(self) -> _run.Run:
         run = self._run

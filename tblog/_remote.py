@@ -1,0 +1,449 @@
+"""Runs in object storage: immutable event-file segments, spooled locally, uploaded in order."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tblog._report import report
+from tblog._sink import EVENT_PREFIX, event_file_name
+
+DEFAULT_REMOTE_MAX_BYTES = 64 * 2**20  # one PUT each (s3fs sends up to 100 MiB in one)
+TARGET_FILE = "target"  # in a spool directory: the URL its segments belong to
+
+_spool_seq = itertools.count(1)
+
+
+def is_url(path: str) -> bool:
+    """True for ``scheme://...`` other than ``file://`` (a local path in URL form)."""
+    head, sep, _ = path.partition("://")
+    return (
+        bool(sep) and head.lower() != "file" and re.fullmatch(r"[a-zA-Z][\w+.-]*", head) is not None
+    )
+
+
+def local_path(path: str) -> str:
+    """``file:///x`` as ``/x``; any other path as it is."""
+    return path[len("file://") :] if path.lower().startswith("file://") else path
+
+
+def join(url: str, name: str) -> str:
+    """``url/name`` with exactly one slash between them."""
+    return f"{url.rstrip('/')}/{name}"
+
+
+def open_store(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
+    """Return the fsspec filesystem of ``url`` and the path in it; nothing is read or written.
+
+    Credentials and endpoints come from the environment (``AWS_ENDPOINT_URL``, ...) or from
+    ``storage_options``, as fsspec and the store's own package read them.
+
+    Raises:
+        ModuleNotFoundError: fsspec, or the store's package (``s3fs``, ``gcsfs``, ...), is missing.
+        ValueError: fsspec knows no filesystem for the URL's scheme.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    try:
+        import fsspec
+    except ModuleNotFoundError as exc:
+        msg = f'{url}: remote runs need fsspec: pip install "tblog[remote]"'
+        raise ModuleNotFoundError(msg, name="fsspec") from exc
+    from fsspec.registry import known_implementations
+
+    known = known_implementations.get(scheme)
+    try:
+        fsspec.get_filesystem_class(scheme)
+    except ValueError as exc:
+        msg = f"{url}: fsspec knows no filesystem for {scheme}:// (a typo in the URL?)"
+        raise ValueError(msg) from exc
+    except ImportError as exc:
+        hint = (known or {}).get("err") or f"the package for {scheme}:// is not installed"
+        msg = f"{url}: {hint}"
+        raise ModuleNotFoundError(msg, name=getattr(exc, "name", None)) from exc
+    fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+    return fs, path
+
+
+def default_spool_root() -> str:
+    """Where segments wait for upload: ``$TBLOG_SPOOL``, else ``<tmp>/tblog-spool``."""
+    return os.environ.get("TBLOG_SPOOL") or os.path.join(tempfile.gettempdir(), "tblog-spool")
+
+
+def remove_spool(spool: str) -> None:
+    """Remove an empty spool directory (its ``target`` file and itself), if it is empty."""
+    with contextlib.suppress(OSError):
+        if set(os.listdir(spool)) <= {TARGET_FILE}:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(spool, TARGET_FILE))
+            os.rmdir(spool)
+
+
+def upload_spool(spool: str, storage_options: Mapping[str, Any] | None = None) -> tuple[int, int]:
+    """Upload every segment left in a spool directory, in name order; return (done, left).
+
+    A segment cut short by a kill ends in a torn record: it is uploaded up to its last whole
+    record. Uploaded segments are removed, and the directory too once it is empty.
+
+    Raises:
+        OSError: The spool directory or its ``target`` file cannot be read.
+    """
+    with open(os.path.join(spool, TARGET_FILE), encoding="utf-8") as file:
+        url = file.read().strip()
+    fs, root = open_store(url, storage_options)
+    names = sorted(n for n in os.listdir(spool) if n.startswith(EVENT_PREFIX))
+    done = 0
+    for name in names:
+        local = os.path.join(spool, name)
+        with open(local, "rb") as segment:
+            data = segment.read()
+        whole = whole_records(data)
+        try:
+            if whole:
+                fs.pipe_file(join(root, name), data[:whole])
+        except Exception as exc:  # noqa: BLE001 - report the store's error, keep the segment
+            report(f"cannot upload {local} to {url}: {type(exc).__name__}: {exc}")
+            return done, len(names) - done
+        os.remove(local)
+        done += 1
+    remove_spool(spool)
+    return done, 0
+
+
+def whole_records(data: bytes) -> int:
+    """The length of the longest prefix of ``data`` made of whole, CRC-checked records."""
+    from tblog._encode import masked_crc
+
+    offset = 0
+    while offset + 12 <= len(data):
+        header = data[offset : offset + 8]
+        if masked_crc(header) != int.from_bytes(data[offset + 8 : offset + 12], "little"):
+            break
+        size = int.from_bytes(header, "little")
+        end = offset + 12 + size + 4
+        if end > len(data):
+            break
+        body = data[offset + 12 : offset + 12 + size]
+        if masked_crc(body) != int.from_bytes(data[end - 4 : end], "little"):
+            break
+        offset = end
+    return offset
+
+
+class _Uploader:
+    """Uploads closed segments in order, one PUT each, on its own thread, with backoff.
+
+    An unreachable store never blocks the writer: segments wait in the spool, one message
+    says so, and they go up in order when the store is back.
+    """
+
+    def __init__(self, fs: Any, url: str, spool: str) -> None:
+        self._fs = fs
+        self._url = url
+        self._spool = spool
+        self._pending: deque[tuple[str, str]] = deque()  # (local file, remote path)
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._failing = False
+        self.errors = 0
+        self.uploaded_bytes = 0
+
+    @property
+    def pending(self) -> int:
+        """Segments waiting for upload."""
+        return len(self._pending)
+
+    def submit(self, local: str, remote: str) -> None:
+        """Queue a closed segment; it goes up after every one queued before it."""
+        with self._cond:
+            self._pending.append((local, remote))
+            self._cond.notify_all()
+        if self._thread is None:
+            try:
+                thread = threading.Thread(
+                    target=self._loop, name=f"tblog-upload:{self._url}", daemon=True
+                )
+                thread.start()
+                self._thread = thread
+            except RuntimeError:  # at interpreter exit (Python 3.12): no new threads
+                self._upload_all_now()
+
+    def wait(self, deadline: float) -> bool:
+        """Return True once nothing is pending, False if that did not happen by ``deadline``."""
+        if self._thread is None and self._pending:
+            self._upload_all_now()
+        with self._cond:
+            while self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0 or (self._thread is not None and not self._thread.is_alive()):
+                    return False
+                self._cond.wait(min(left, 0.1))
+        return True
+
+    def stop(self) -> None:
+        """Let the thread end; segments still pending stay in the spool."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    def _upload_all_now(self) -> None:
+        while self._pending and self._upload_one(*self._pending[0]):
+            self._pending.popleft()
+
+    def _loop(self) -> None:
+        delay = 0.25
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopping:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                local, remote = self._pending[0]
+            if self._upload_one(local, remote):
+                delay = 0.25
+                with self._cond:
+                    self._pending.popleft()
+                    self._cond.notify_all()
+                continue
+            with self._cond:
+                if self._stopping:
+                    return  # what is left stays in the spool
+                self._cond.wait(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _upload_one(self, local: str, remote: str) -> bool:
+        try:
+            with open(local, "rb") as file:
+                data = file.read()
+            self._fs.pipe_file(remote, data)
+        except Exception as exc:  # noqa: BLE001 - any store error: keep the segment, retry
+            self.errors += 1
+            if not self._failing:
+                self._failing = True
+                report(
+                    f"cannot upload to {self._url}: {type(exc).__name__}: {exc}; segments wait "
+                    f"in {self._spool} and go up in order when the store is back"
+                )
+            return False
+        self.uploaded_bytes += len(data)
+        with contextlib.suppress(OSError):
+            os.remove(local)
+        if self._failing:
+            self._failing = False
+            report(f"uploads to {self._url} work again")
+        return True
+
+
+class RemoteSegments:
+    """A run in object storage as a sequence of immutable event-file segments.
+
+    The writer thread writes records into a local spool file; a segment is closed when
+    ``upload_secs`` passed since it opened, when it would pass ``max_bytes``, on ``sync()``
+    (a flush) and on ``close()``. Each closed segment is a complete event file whose name
+    sorts after every earlier one, uploaded whole (one PUT, never rewritten) by an uploader
+    thread: bytes uploaded = bytes written plus one small header per segment.
+
+    Args:
+        url: The run's URL (``s3://bucket/runs/exp1``).
+        header: Returns the records a new segment starts with (True: the run's first one).
+        fs: The fsspec filesystem of ``url``.
+        path: ``url`` as a path in ``fs``.
+        upload_secs: A segment with points is closed and uploaded at least this often.
+        max_bytes: A segment is closed before it would grow past this size.
+        spool_dir: Where segments wait for upload (default ``default_spool_root()``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        header: Callable[[bool], bytes],
+        *,
+        fs: Any,
+        path: str,
+        upload_secs: float = 30.0,
+        max_bytes: int | None = None,
+        spool_dir: str | None = None,
+    ) -> None:
+        self.url = url
+        self.path: str | None = None
+        self._header = header
+        self._fs = fs
+        self._root = path
+        self._upload_secs = upload_secs
+        self._max_bytes = max_bytes or DEFAULT_REMOTE_MAX_BYTES
+        self._spool_root = spool_dir or default_spool_root()
+        self._spool: str | None = None
+        self._uploader: _Uploader | None = None
+        self._newest: str | None = None  # the greatest event file name in the run so far
+        self._fd: int | None = None
+        self._local = ""
+        self._remote = ""
+        self._size = 0
+        self._dirty = False  # the open segment holds more than its file_version record
+        self._opened_at = 0.0
+        self._first = True
+        self._failing = False
+        self._errors = 0
+
+    @property
+    def errors(self) -> int:
+        """Spool and upload errors met."""
+        return self._errors + (self._uploader.errors if self._uploader is not None else 0)
+
+    @property
+    def spool(self) -> str | None:
+        """The spool directory of this run (None before the first segment)."""
+        return self._spool
+
+    @property
+    def pending(self) -> int:
+        """Closed segments waiting for upload."""
+        return self._uploader.pending if self._uploader is not None else 0
+
+    def write(self, data: bytes) -> bool:
+        """Append whole records to the open segment (opening or rotating one as needed)."""
+        if self._fd is not None and self._dirty and self._size + len(data) > self._max_bytes:
+            self._close_segment()
+        if self._fd is None and not self._open_segment():
+            return False
+        fd = self._fd
+        assert fd is not None  # noqa: S101 - _open_segment() set it
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._size)
+                os.lseek(fd, self._size, os.SEEK_SET)
+            self._spool_failed(exc)
+            return False
+        self._size += len(data)
+        self._dirty = True
+        return True
+
+    def check(self) -> None:
+        """Close the open segment once ``upload_secs`` passed since it opened."""
+        if self._dirty and time.monotonic() - self._opened_at >= self._upload_secs:
+            self._close_segment()
+
+    def sync(self, deadline: float) -> bool:
+        """Close the open segment and wait until every segment is in the store."""
+        self._close_segment()
+        return self._uploader is None or self._uploader.wait(deadline)
+
+    def close(self, deadline: float) -> None:
+        """Close and upload the last segment; what cannot go up by ``deadline`` stays spooled."""
+        self._close_segment()
+        uploader = self._uploader
+        if uploader is None:
+            return
+        if not uploader.wait(deadline):
+            report(
+                f"{uploader.pending} segments of {self.url} are not uploaded yet; they are kept "
+                f"in {self._spool} (push them later with: tblog upload {self._spool})"
+            )
+        uploader.stop()
+        if not uploader.pending and self._spool is not None:
+            remove_spool(self._spool)
+
+    def reset_in_child(self, logdir: str) -> None:
+        """A forked child writes its own sub-run, with its own spool and uploader."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # the child's copy; the parent uploads its own segment
+        self.url = logdir
+        self._root = join(self._root, os.path.basename(logdir.rstrip("/")))
+        self.path = None
+        self._spool = None
+        self._uploader = None
+        self._newest = None
+        self._dirty = False
+        self._first = False
+        self._errors = 0
+
+    def _open_segment(self) -> bool:
+        try:
+            if self._spool is None:
+                self._spool = self._make_spool()
+            if self._newest is None:
+                self._newest = self._newest_remote()
+            name = event_file_name(self._newest, lambda _: False)
+            local = os.path.join(self._spool, name)
+            header = self._header(self._first)
+            fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                if os.write(fd, header) != len(header):
+                    raise OSError(28, "short write of the segment header")  # noqa: TRY301
+            except OSError:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.remove(local)
+                raise
+        except OSError as exc:
+            self._spool_failed(exc)
+            return False
+        self._dirty = self._first and len(header) > len(self._header(False))  # noqa: FBT003
+        self._first = False
+        self._newest = name
+        self._fd, self._local, self._remote = fd, local, join(self._root, name)
+        self.path = join(self.url, name)
+        self._size = len(header)
+        self._opened_at = time.monotonic()
+        if self._failing:
+            self._failing = False
+            report(f"the spool of {self.url} works again")
+        return True
+
+    def _close_segment(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        self.path = None
+        if not self._dirty:  # only a file_version record: nothing worth an object
+            with contextlib.suppress(OSError):
+                os.remove(self._local)
+            return
+        self._dirty = False
+        if self._uploader is None:
+            assert self._spool is not None  # noqa: S101 - made with the first segment
+            self._uploader = _Uploader(self._fs, self.url, self._spool)
+        self._uploader.submit(self._local, self._remote)
+
+    def _make_spool(self) -> str:
+        slug = re.sub(r"[^\w.-]+", "_", self.url)[-80:]
+        spool = os.path.join(self._spool_root, f"{slug}.{os.getpid()}.{next(_spool_seq)}")
+        os.makedirs(spool, exist_ok=True)
+        with open(os.path.join(spool, TARGET_FILE), "w", encoding="utf-8") as file:
+            file.write(self.url + "\n")
+        return spool
+
+    def _newest_remote(self) -> str:
+        """The greatest event file name already in the run (a resumed run), "" for none."""
+        try:
+            names = [
+                os.path.basename(str(p).rstrip("/")) for p in self._fs.ls(self._root, detail=False)
+            ]
+        except Exception:  # noqa: BLE001 - no listing (yet): a new run, or the store is down
+            return ""
+        return max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
+
+    def _spool_failed(self, exc: OSError) -> None:
+        self._errors += 1
+        if not self._failing:
+            self._failing = True
+            report(
+                f"cannot write the spool of {self.url} ({self._spool_root}): "
+                f"{exc.strerror or exc}; dropping points until it works again"
+            )
