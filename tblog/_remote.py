@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tblog._report import report
-from tblog._sink import EVENT_PREFIX, event_file_name
+from tblog._sink import EVENT_PREFIX, event_file_name, fitting
 
 DEFAULT_REMOTE_MAX_BYTES = 64 * 2**20  # one PUT each (s3fs sends up to 100 MiB in one)
 TARGET_FILE = "target"  # in a spool directory: the URL its segments belong to
@@ -144,15 +144,18 @@ class _Uploader:
     says so, and they go up in order when the store is back.
     """
 
-    def __init__(self, fs: Any, url: str, spool: str) -> None:
+    def __init__(self, fs: Any, url: str, root: str, spool: str) -> None:
         self._fs = fs
         self._url = url
+        self._root = root
         self._spool = spool
-        self._pending: deque[tuple[str, str]] = deque()  # (local file, remote path)
+        self._pending: deque[str] = deque()  # local segment files, in order
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._failing = False
+        self._waiting_since = 0.0  # when the segment at the head of the queue became due
+        self._last: str | None = None  # the greatest event file name in the store so far
         self.errors = 0
         self.uploaded_bytes = 0
 
@@ -161,10 +164,12 @@ class _Uploader:
         """Segments waiting for upload."""
         return len(self._pending)
 
-    def submit(self, local: str, remote: str) -> None:
+    def submit(self, local: str) -> None:
         """Queue a closed segment; it goes up after every one queued before it."""
         with self._cond:
-            self._pending.append((local, remote))
+            if not self._pending:
+                self._waiting_since = time.monotonic()
+            self._pending.append(local)
             self._cond.notify_all()
         if self._thread is None:
             try:
@@ -188,6 +193,17 @@ class _Uploader:
                 self._cond.wait(min(left, 0.1))
         return True
 
+    def check(self, stall_secs: float) -> None:
+        """Say once that uploads are stuck when the oldest segment waited ``stall_secs``."""
+        if self._pending and not self._failing:
+            waited = time.monotonic() - self._waiting_since
+            if waited >= stall_secs:
+                self._failing = True
+                report(
+                    f"cannot upload to {self._url} for {waited:.0f}s; segments wait in "
+                    f"{self._spool} and go up in order when the store is back"
+                )
+
     def stop(self) -> None:
         """Let the thread end; segments still pending stay in the spool."""
         with self._cond:
@@ -195,7 +211,7 @@ class _Uploader:
             self._cond.notify_all()
 
     def _upload_all_now(self) -> None:
-        while self._pending and self._upload_one(*self._pending[0]):
+        while self._pending and self._upload_one(self._pending[0]):
             self._pending.popleft()
 
     def _loop(self) -> None:
@@ -206,11 +222,12 @@ class _Uploader:
                     self._cond.wait()
                 if not self._pending:
                     return
-                local, remote = self._pending[0]
-            if self._upload_one(local, remote):
+                local = self._pending[0]
+            if self._upload_one(local):
                 delay = 0.25
                 with self._cond:
                     self._pending.popleft()
+                    self._waiting_since = time.monotonic()
                     self._cond.notify_all()
                 continue
             with self._cond:
@@ -219,11 +236,29 @@ class _Uploader:
                 self._cond.wait(delay)
             delay = min(delay * 2, 5.0)
 
-    def _upload_one(self, local: str, remote: str) -> bool:
+    def _remote_name(self, name: str) -> str:
+        """The segment's name in the store: its own, unless the store holds a later one.
+
+        Listing the store happens here, on the uploader's thread, never on the writer's.
+        """
+        if self._last is None:
+            try:
+                listed = self._fs.ls(self._root, detail=False)
+            except FileNotFoundError:
+                listed = []
+            names = [os.path.basename(str(p).rstrip("/")) for p in listed]
+            self._last = max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
+        if name <= self._last:
+            name = event_file_name(self._last, lambda _: False)
+        return name
+
+    def _upload_one(self, local: str) -> bool:
         try:
             with open(local, "rb") as file:
                 data = file.read()
-            self._fs.pipe_file(remote, data)
+            name = self._remote_name(os.path.basename(local))
+            self._fs.pipe_file(join(self._root, name), data)
+            self._last = name
         except Exception as exc:  # noqa: BLE001 - any store error: keep the segment, retry
             self.errors += 1
             if not self._failing:
@@ -259,6 +294,7 @@ class RemoteSegments:
         upload_secs: A segment with points is closed and uploaded at least this often.
         max_bytes: A segment is closed before it would grow past this size.
         spool_dir: Where segments wait for upload (default ``default_spool_root()``).
+        stall_secs: Say that uploads are stuck once a segment waited this long.
     """
 
     def __init__(
@@ -271,8 +307,10 @@ class RemoteSegments:
         upload_secs: float = 30.0,
         max_bytes: int | None = None,
         spool_dir: str | None = None,
+        stall_secs: float = 10.0,
     ) -> None:
         self.url = url
+        self._stall_secs = stall_secs
         self.path: str | None = None
         self._header = header
         self._fs = fs
@@ -282,10 +320,9 @@ class RemoteSegments:
         self._spool_root = spool_dir or default_spool_root()
         self._spool: str | None = None
         self._uploader: _Uploader | None = None
-        self._newest: str | None = None  # the greatest event file name in the run so far
+        self._newest = ""  # the greatest segment name made so far
         self._fd: int | None = None
         self._local = ""
-        self._remote = ""
         self._size = 0
         self._dirty = False  # the open segment holds more than its file_version record
         self._opened_at = 0.0
@@ -309,11 +346,24 @@ class RemoteSegments:
         return self._uploader.pending if self._uploader is not None else 0
 
     def write(self, data: bytes) -> bool:
-        """Append whole records to the open segment (opening or rotating one as needed)."""
-        if self._fd is not None and self._dirty and self._size + len(data) > self._max_bytes:
+        """Append whole records to the open segment (opening or rotating segments as needed)."""
+        limit = self._max_bytes
+        while data:
+            if self._fd is None and not self._open_segment():
+                return False
+            if self._size + len(data) <= limit:
+                return self._append(data)
+            cut = fitting(data, limit - self._size)
+            if self._size + cut > limit and self._dirty:
+                self._close_segment()
+                continue
+            if not self._append(data[:cut]):
+                return False
+            data = data[cut:]
             self._close_segment()
-        if self._fd is None and not self._open_segment():
-            return False
+        return True
+
+    def _append(self, data: bytes) -> bool:
         fd = self._fd
         assert fd is not None  # noqa: S101 - _open_segment() set it
         try:
@@ -331,9 +381,11 @@ class RemoteSegments:
         return True
 
     def check(self) -> None:
-        """Close the open segment once ``upload_secs`` passed since it opened."""
+        """Close the open segment once ``upload_secs`` passed; say when uploads are stuck."""
         if self._dirty and time.monotonic() - self._opened_at >= self._upload_secs:
             self._close_segment()
+        if self._uploader is not None:
+            self._uploader.check(self._stall_secs)
 
     def sync(self, deadline: float) -> bool:
         """Close the open segment and wait until every segment is in the store."""
@@ -366,7 +418,6 @@ class RemoteSegments:
         self.path = None
         self._spool = None
         self._uploader = None
-        self._newest = None
         self._dirty = False
         self._first = False
         self._errors = 0
@@ -375,8 +426,6 @@ class RemoteSegments:
         try:
             if self._spool is None:
                 self._spool = self._make_spool()
-            if self._newest is None:
-                self._newest = self._newest_remote()
             name = event_file_name(self._newest, lambda _: False)
             local = os.path.join(self._spool, name)
             header = self._header(self._first)
@@ -395,7 +444,7 @@ class RemoteSegments:
         self._dirty = self._first and len(header) > len(self._header(False))  # noqa: FBT003
         self._first = False
         self._newest = name
-        self._fd, self._local, self._remote = fd, local, join(self._root, name)
+        self._fd, self._local = fd, local
         self.path = join(self.url, name)
         self._size = len(header)
         self._opened_at = time.monotonic()
@@ -418,8 +467,8 @@ class RemoteSegments:
         self._dirty = False
         if self._uploader is None:
             assert self._spool is not None  # noqa: S101 - made with the first segment
-            self._uploader = _Uploader(self._fs, self.url, self._spool)
-        self._uploader.submit(self._local, self._remote)
+            self._uploader = _Uploader(self._fs, self.url, self._root, self._spool)
+        self._uploader.submit(self._local)
 
     def _make_spool(self) -> str:
         slug = re.sub(r"[^\w.-]+", "_", self.url)[-80:]
@@ -428,16 +477,6 @@ class RemoteSegments:
         with open(os.path.join(spool, TARGET_FILE), "w", encoding="utf-8") as file:
             file.write(self.url + "\n")
         return spool
-
-    def _newest_remote(self) -> str:
-        """The greatest event file name already in the run (a resumed run), "" for none."""
-        try:
-            names = [
-                os.path.basename(str(p).rstrip("/")) for p in self._fs.ls(self._root, detail=False)
-            ]
-        except Exception:  # noqa: BLE001 - no listing (yet): a new run, or the store is down
-            return ""
-        return max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
 
     def _spool_failed(self, exc: OSError) -> None:
         self._errors += 1

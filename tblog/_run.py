@@ -203,6 +203,7 @@ class Run:
                 upload_secs=upload_secs,
                 max_bytes=max_bytes,
                 spool_dir=None if spool_dir is None else os.fspath(spool_dir),
+                stall_secs=timeout_secs,
             )
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)

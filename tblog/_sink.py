@@ -40,6 +40,23 @@ def event_file_name(newest: str, exists: Callable[[str], bool]) -> str:
     return f"{newest}.{host}.{pid}.{_file_seq}"
 
 
+def fitting(data: bytes | memoryview, room: int) -> int:
+    """The length of the longest run of whole records at the start of ``data`` within ``room``.
+
+    When not even the first record fits, the first record's length: a record larger than a
+    file's size cap goes alone into a file of its own (records are never split).
+    """
+    offset = 0
+    while offset < len(data):
+        end = offset + 16 + int.from_bytes(data[offset : offset + 8], "little")
+        if end > room:
+            break
+        offset = end
+    if offset == 0 and len(data):
+        offset = 16 + int.from_bytes(data[:8], "little")
+    return offset
+
+
 class EventSink(Protocol):
     """Where the writer thread puts whole framed records; only the writer thread calls it."""
 
@@ -99,15 +116,24 @@ class LocalFile:
         self._failing = False
 
     def write(self, data: bytes) -> bool:
-        """Write ``data`` (whole records) at the end of the current file, or of a new one."""
+        """Write ``data`` (whole records) at the end of the current file, or of new ones."""
         limit = self._max_bytes
-        if (
-            limit is not None
-            and self._fd is not None
-            and self._offset > self._header_size
-            and self._offset + len(data) > limit
-        ):
-            self._close_file()  # rotate: the next file takes these records
+        while limit is not None and data:
+            if self._fd is None and not self._open():
+                return False
+            if self._offset + len(data) <= limit:
+                break
+            cut = fitting(data, limit - self._offset)
+            if self._offset + cut > limit and self._offset > self._header_size:
+                self._close_file()  # rotate: the next file takes these records
+                continue
+            if not self._write_checked(data[:cut]):
+                return False
+            data = data[cut:]
+            self._close_file()
+        return not data or self._write_checked(data)
+
+    def _write_checked(self, data: bytes) -> bool:
         if not self._write(data):
             return False
         if self._deleted():
