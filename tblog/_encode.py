@@ -12,13 +12,7 @@ from typing import Any
 
 from crc32c import crc32c
 
-# Point kinds, shared with the handler and the writer facade.
-SCALAR = 0
-TEXT = 1  # payload: Markdown text, written as it is
-LOG = 2  # payload: a formatted log line, written inside a Markdown code block
-HISTOGRAM = 3  # payload: (values as a numpy array, bins, max_bins)
-SUMMARY = 4  # payload: a callable returning a tensorboardX Summary proto
-EVENT = 5  # payload: a callable returning a tensorboardX Event proto (no step/walltime applied)
+from tblog._kinds import EVENT, HISTOGRAM, LOG, SUMMARY, TEXT
 
 _U64 = struct.Struct("<Q").pack
 _U32 = struct.Struct("<I").pack

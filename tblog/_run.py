@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import contextvars
 import datetime
 import math
 import os
@@ -15,13 +14,12 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tblog._encode import EVENT, SCALAR, BatchScalarEncoder, ProtoEncoder, ScalarEncoder
+from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
+from tblog._kinds import EVENT, FLUSH, SCALAR
 from tblog._remote import RemoteSegments, is_url, join, local_path, open_store
 from tblog._report import Once, report
 from tblog._sink import EventSink, LocalFile
-
-#: The step set by ``with tblog.step(n):`` in the current context (thread or task).
-STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("tblog_step", default=None)
+from tblog._step import STEP
 
 DEFAULT_FLUSH_SECS = 1.0
 DEFAULT_MAX_QUEUE = 200_000
@@ -29,7 +27,6 @@ DEFAULT_BLOCK_SECS = 1.0
 DEFAULT_TIMEOUT_SECS = 10.0
 DEFAULT_UPLOAD_SECS = 30.0
 
-FLUSH = -1  # a queue item asking the writer to signal when everything before it is written
 _WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
 _CHUNK = 4096  # points encoded per write() call
 
@@ -221,6 +218,11 @@ class Run:
     def errors(self) -> int:
         """I/O and encoding errors met by the writer."""
         return self._errors + self._sink.errors
+
+    @property
+    def queued(self) -> int:
+        """Points waiting for the writer thread now."""
+        return len(self._queue)
 
     @property
     def spooled(self) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextvars
 from types import TracebackType
 
-from tblog._run import STEP
 from tblog._values import check_step
+
+#: The step set by ``with tblog.step(n):`` in the current context (thread or task).
+STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("tblog_step", default=None)
 
 
 class step:  # noqa: N801 - used like a function: ``with tblog.step(10):``

@@ -8,7 +8,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from tblog._encode import HISTOGRAM, SCALAR, TEXT
+from tblog._kinds import HISTOGRAM, SCALAR, TEXT
 
 KINDS = {"scalar": SCALAR, "text": TEXT, "histogram": HISTOGRAM}
 MISSING: Any = object()  # a key that is absent, as opposed to present with None

@@ -318,7 +318,7 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     The exit status is 1 when points could not be written (the writer's counters say so).
     """
     from tblog._values import read_payload
-    from tblog.writer import RunWriter
+    from tblog.writer import RunWriter, put_points
 
     try:
         size = os.path.getsize(args.log)
@@ -337,7 +337,6 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         points = plain = lines = 0
         # A replay is a batch job: wait for the writer rather than drop points on a slow disk.
         with RunWriter(args.logdir, block_secs=math.inf) as writer:
-            run = writer._live()
             done = 0
             for number, text in enumerate(source, start=1):
                 done += len(text.encode("utf-8", "replace"))
@@ -359,7 +358,7 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
                     continue
                 found, errors = payload
                 if found:
-                    run.put_many(found)
+                    put_points(writer, found)
                     points += len(found)
                 if errors:
                     bad.append((number, "; ".join(e.reason for e in errors)))

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from tblog import _run
-from tblog._encode import LOG
+from tblog._kinds import LOG
 from tblog._report import Once
 from tblog._values import MAX_STEP, MISSING, read_payload
-from tblog.writer import RunWriter, WriterStats
+from tblog.writer import RunWriter, WriterStats, stats_of
 
 DEFAULT_TEXT_TAG = "logs/{levelname}"
 _OWN_LOGGERS = ("tblog", "tensorboardX")
@@ -104,10 +104,9 @@ class TensorBoardHandler(logging.Handler):
         self._text_tag_cached = cached
         self._text_tags: dict[tuple[str, str], str] = {}
         self._once = Once()
-        writer = RunWriter(logdir, **options)
-        self._writer = writer
-        self._live_run = writer._run
-        self._logdir = writer.logdir
+        run = _run.acquire(_run.active_logdir() if logdir is None else logdir, **options)
+        self._live_run = run
+        self._logdir = run.logdir
 
     @property
     def logdir(self) -> str:
@@ -121,22 +120,28 @@ class TensorBoardHandler(logging.Handler):
         Raises:
             WriterClosedError: The handler is closed.
         """
-        return self.writer.stats
+        return stats_of(self._open_run())
 
     @property
     def writer(self) -> RunWriter:
-        """The handler's ``RunWriter`` (its counters, or direct ``add_*`` calls into the run).
+        """A ``RunWriter`` on the handler's run (direct ``add_*`` calls, ``flush()`` results).
 
         Raises:
             WriterClosedError: The handler is closed.
         """
-        writer = self._writer
-        if writer is None:
+        run = self._open_run()
+        if self._writer is None:
+            self._writer = RunWriter(run.key)  # one more share of the same run
+        return self._writer
+
+    def _open_run(self) -> _run.Run:
+        run = self._live_run
+        if run is None:
             from tblog.exceptions import WriterClosedError
 
             msg = f"this TensorBoardHandler of {self._logdir} is closed"
             raise WriterClosedError(msg)
-        return writer
+        return run
 
     def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
         """Filter the record, then emit it, without taking the handler's lock.
@@ -228,9 +233,9 @@ class TensorBoardHandler(logging.Handler):
         """Return once every point emitted before the call is on disk and readable."""
         self.acquire()
         try:
-            writer = self._writer
-            if writer is not None:
-                writer.flush()
+            run = self._live_run
+            if run is not None:
+                run.flush()
         finally:
             self.release()
 
@@ -238,9 +243,12 @@ class TensorBoardHandler(logging.Handler):
         """Flush and release this handler's share of the run; calling it twice is harmless."""
         self.acquire()
         try:
-            writer, self._writer, self._live_run = self._writer, None, None
+            writer, self._writer = self._writer, None
+            run, self._live_run = self._live_run, None
             if writer is not None:
                 writer.close()
+            if run is not None:
+                _run.release(run)
         finally:
             try:
                 super().close()

@@ -8,10 +8,10 @@ from collections.abc import Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from tblog import _run
-from tblog._encode import LOG, SCALAR
+from tblog._kinds import LOG, SCALAR
 from tblog._report import Once
 from tblog._values import PointError, check_step, check_tag, classify, read_payload, safe_repr
-from tblog.writer import RunWriter, require
+from tblog.writer import require
 
 if TYPE_CHECKING:
     from structlog.typing import EventDict, WrappedLogger
@@ -76,7 +76,7 @@ class TensorBoardProcessor:
 
     def _init_state(self) -> None:
         self._lock = threading.Lock()
-        self._writer: RunWriter | None = None
+        self._run: _run.Run | None = None
         self._target: str | None = None
         self._report = Once()
 
@@ -90,19 +90,19 @@ class TensorBoardProcessor:
 
     def _shared_run(self) -> _run.Run:
         target = self.logdir if self.logdir is not None else _run.active_logdir()
-        writer = self._writer
-        if writer is None or target != self._target:
+        run = self._run
+        if run is None or target != self._target:
             with self._lock:
-                if self._writer is None or target != self._target:
-                    old = self._writer
-                    self._writer = RunWriter(
+                if self._run is None or target != self._target:
+                    old = self._run
+                    self._run = _run.acquire(
                         target, flush_secs=self.flush_secs, timeout_secs=self.timeout_secs
                     )
                     self._target = target
                     if old is not None:
-                        old.close()
-                writer = self._writer
-        return writer._live()
+                        _run.release(old)
+                run = self._run
+        return run
 
     def __call__(
         self,
@@ -169,16 +169,16 @@ class TensorBoardProcessor:
 
     def flush(self) -> None:
         """Return once every point of the events so far is on disk."""
-        writer = self._writer
-        if writer is not None:
-            writer.flush()
+        run = self._run
+        if run is not None:
+            run.flush()
 
     def close(self) -> None:
         """Release the processor's share of the run; it reopens if more events come."""
         with self._lock:
-            writer, self._writer, self._target = self._writer, None, None
-        if writer is not None:
-            writer.close()
+            run, self._run, self._target = self._run, None, None
+        if run is not None:
+            _run.release(run)
 
     def __repr__(self) -> str:
         return f"TensorBoardProcessor(logdir={self.logdir!r}, keys={list(self.keys)!r})"

@@ -31,7 +31,7 @@ from tblog._values import (
 )
 from tblog.exceptions import SetupError, WriterClosedError
 from tblog.handler import DEFAULT_TEXT_TAG, QueueHandler, TensorBoardHandler, check_text_tag
-from tblog.writer import RunWriter, require
+from tblog.writer import RunWriter, put_points, require
 
 #: The file log's default format.
 DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
@@ -270,7 +270,7 @@ class RootLogger:
             return
         points, errors = metric_points(metrics, checked_prefix, checked_step, seconds)
         if points:
-            writer._live().put_many(points)
+            put_points(writer, points)
         for error in errors:
             self._bad("scalars", error)
 
@@ -655,11 +655,14 @@ def _open_run(run_path: RunPath, options: _Options, purge_step: int | None) -> R
     if purge_step is not None or (isinstance(run_path, Path) and run_path.exists()):
         first_events, seeds = _resume_plan(run_path, purge_step)
     run = _run.acquire(run_path, first_events=first_events, **options.writer)
-    if run.refs > 1:  # already open in this process: the purge goes into its queue
-        for build in first_events:
-            run.put_event(build)
-    run.seed_steps(seeds)
-    return RunWriter.adopt(run)
+    try:
+        if run.refs > 1:  # already open in this process: the purge goes into its queue
+            for build in first_events:
+                run.put_event(build)
+        run.seed_steps(seeds)
+        return RunWriter(run.key)  # a share of the run just opened, with its options
+    finally:
+        _run.release(run)
 
 
 def _has_console(root: logging.Logger) -> bool:

@@ -11,8 +11,9 @@ from types import TracebackType
 from typing import Any
 
 from tblog import _run
-from tblog._encode import HISTOGRAM, SUMMARY, TEXT, constant, hparams_summaries
-from tblog._values import check_step, check_tag, check_walltime, classify, snapshot
+from tblog._encode import constant, hparams_summaries
+from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
+from tblog._values import Point, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.exceptions import WriterClosedError
 
 PathLike = str | os.PathLike[str]
@@ -35,6 +36,20 @@ class WriterStats:
     errors: int
     queued: int
     spooled: int = 0
+
+
+def put_points(writer: RunWriter, points: list[Point]) -> None:
+    """Queue validated points (``_values.metric_points``) into a writer's run, under one lock.
+
+    Raises:
+        WriterClosedError: The writer is closed.
+    """
+    writer._live().put_many(points)
+
+
+def stats_of(run: _run.Run) -> WriterStats:
+    """The counters of a shared run, as ``stats`` properties report them."""
+    return WriterStats(run.written, run.dropped, run.errors, run.queued, run.spooled)
 
 
 class RunWriter:
@@ -87,32 +102,21 @@ class RunWriter:
     ) -> None:
         if logdir is None:
             logdir = _run.active_logdir()
-        self._init(
-            _run.acquire(
-                logdir,
-                flush_secs=flush_secs,
-                max_queue=max_queue,
-                block_secs=block_secs,
-                timeout_secs=timeout_secs,
-                upload_secs=upload_secs,
-                max_bytes=max_bytes,
-                storage_options=storage_options,
-                spool_dir=spool_dir,
-            )
+        run = _run.acquire(
+            logdir,
+            flush_secs=flush_secs,
+            max_queue=max_queue,
+            block_secs=block_secs,
+            timeout_secs=timeout_secs,
+            upload_secs=upload_secs,
+            max_bytes=max_bytes,
+            storage_options=storage_options,
+            spool_dir=spool_dir,
         )
-
-    def _init(self, run: _run.Run) -> None:
         self._run: _run.Run | None = run
         self._logdir = run.logdir
         self._dropped_seen = run.dropped  # flush() fails when points were dropped since
         self._tbx: Any = None  # a tensorboardX SummaryWriter on this run, made on first use
-
-    @classmethod
-    def adopt(cls, run: _run.Run) -> RunWriter:
-        """Wrap a reference to a shared run acquired elsewhere (it is released by ``close``)."""
-        writer = cls.__new__(cls)
-        writer._init(run)
-        return writer
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -140,8 +144,7 @@ class RunWriter:
     @property
     def stats(self) -> WriterStats:
         """The run's counters: points written, dropped, errors, and queued now."""
-        run = self._live()
-        return WriterStats(run.written, run.dropped, run.errors, len(run._queue), run.spooled)
+        return stats_of(self._live())
 
     def _live(self) -> _run.Run:
         run = self._run
