@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tbread import read_run
 
 import tblog
 
@@ -184,6 +185,32 @@ def test_restore_with_purge_as_each_loader_shows_it(tmp_path: Path, load_fast: b
             url, "/data/plugin/text/text", lambda a: len(a) == 2, run="res", tag="logs/INFO"
         )
         assert [0, 1] == [entry["step"] for entry in texts]  # both lives' lines are kept
+
+
+@pytest.mark.parametrize("load_fast", LOADERS)
+def test_text_entries_each_loader_keeps_per_tag(tmp_path: Path, load_fast: bool) -> None:
+    """The numbers README gives: 100 entries per text tag on the Rust loader, 10 on the Python one.
+
+    Both keep a sample that includes the newest entry.
+    """
+    runs = tmp_path / "runs"
+    logger = logging.getLogger(f"e2e.samples.{load_fast}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = tblog.TensorBoardHandler(runs / "exp1")
+    logger.addHandler(handler)
+    for n in range(150):
+        logger.info("line %d", n)
+    handler.close()
+    assert list(range(150)) == read_run(runs / "exp1").steps("logs/INFO")  # all on disk
+
+    kept = 100 if load_fast else 10
+    with tensorboard(runs, load_fast=load_fast) as url:
+        entries = _wait_for(
+            url, "/data/plugin/text/text", lambda a: len(a) >= kept, run="exp1", tag="logs/INFO"
+        )
+    assert kept == len(entries)
+    assert 149 == entries[-1]["step"]
 
 
 def _chromium() -> str | None:
