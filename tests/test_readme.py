@@ -22,6 +22,17 @@ NEEDS = {"structlog": "structlog", "torch": "torch", "add_image": "PIL", ".image
 TAG = re.compile(r"""(?:"tag":\s*|\btag=)"([^"]+)\"""")
 
 
+def bash_lines() -> list[str]:
+    """The lines of README's ```bash blocks, in order."""
+    lines, inside = [], False
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if line.strip() in {"```bash", "```"}:
+            inside = line.strip() == "```bash"
+        elif inside:
+            lines.append(line.split("  #")[0].strip())
+    return lines
+
+
 def python_blocks() -> list[pytest.ParameterSet]:
     """Each ```python block of README.md, named by the line it starts on."""
     blocks, lines, start = [], README.read_text(encoding="utf-8").splitlines(), None
@@ -33,6 +44,24 @@ def python_blocks() -> list[pytest.ParameterSet]:
             blocks.append(pytest.param(code, id=f"README.md:{start}"))
             start = None
     return blocks
+
+
+def test_first_command_installs_what_it_tells_you_to_run() -> None:
+    """The first set-up command installs TensorBoard, whose ``tensorboard --logdir`` it names."""
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert 'pip install -e ".[tensorboard]" && tblog demo' == bash_lines()[0]
+    assert ["tensorboard>=2.14"] == extras["tensorboard"]
+    assert "tensorboard --logdir runs" in bash_lines()
+
+
+def test_ci_runs_the_test_command_readme_shows() -> None:
+    """``.ci/run`` ends with README's test command, character for character."""
+    command = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert 'pip install -e ".[test]" && python -m pytest' == command
+    assert command in bash_lines()
 
 
 def test_readme_has_python_examples() -> None:
