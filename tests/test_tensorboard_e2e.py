@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tbread import read_run
 
 import tblog
 
@@ -186,43 +187,120 @@ def test_restore_with_purge_as_each_loader_shows_it(tmp_path: Path, load_fast: b
         assert [0, 1] == [entry["step"] for entry in texts]  # both lives' lines are kept
 
 
+@pytest.mark.parametrize("load_fast", LOADERS)
+def test_text_entries_each_loader_keeps_per_tag(tmp_path: Path, load_fast: bool) -> None:
+    """The numbers README gives: 100 entries per text tag on the Rust loader, 10 on the Python one.
+
+    Both keep a sample that includes the newest entry.
+    """
+    runs = tmp_path / "runs"
+    logger = logging.getLogger(f"e2e.samples.{load_fast}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = tblog.TensorBoardHandler(runs / "exp1")
+    logger.addHandler(handler)
+    for n in range(150):
+        logger.info("line %d", n)
+    handler.close()
+    assert list(range(150)) == read_run(runs / "exp1").steps("logs/INFO")  # all on disk
+
+    kept = 100 if load_fast else 10
+    with tensorboard(runs, load_fast=load_fast) as url:
+        entries = _wait_for(
+            url, "/data/plugin/text/text", lambda a: len(a) >= kept, run="exp1", tag="logs/INFO"
+        )
+    assert kept == len(entries)
+    assert 149 == entries[-1]["step"]
+
+
 def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(_chromium() is None, reason="needs Debian's chromium package")
-def test_screenshot_of_the_demo_run(tmp_path: Path) -> None:
-    """Headless Chromium shows the demo's curves in TensorBoard's scalars dashboard.
+#: TensorBoard's colour for the first run's curve (#ff7043).
+CURVE_RGB = (255, 112, 67)
+#: The scalars dashboard's chart pane in a 1400x820 window: right of the sidebar, below the header.
+CHART_PANE = (340, 64, 1400, 820)
+#: Drawn charts have more (measured on the demo: 5141 pixels, 0.84 white; a page without charts:
+#: 0 and 0.00).
+MIN_CURVE_PIXELS, MIN_WHITE_SHARE = 2000, 0.5
 
-    With TBLOG_UPDATE_DOCS=1 the picture is kept as docs/demo.png (shown in README).
+
+def _screenshot(url: str, target: Path, profile: Path) -> subprocess.CompletedProcess[str]:
+    """Take the scalars dashboard, filtered on "train", with headless Chromium."""
+    chromium = _chromium()
+    assert chromium is not None
+    page = f"{url}/?darkMode=false#scalars&_smoothingWeight=0&tagFilter=train"
+    # Virtual time waits for pending fetches and renders before the picture is taken; --timeout
+    # makes Chromium take it by itself well before subprocess's limit would kill it.
+    return subprocess.run(
+        [
+            chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1400,820",
+            "--virtual-time-budget=20000", "--timeout=90000", f"--screenshot={target}", page,
+        ],
+        capture_output=True, text=True, timeout=150, check=False,
+    )  # fmt: skip
+
+
+def _chart_pixels(png: Path) -> tuple[int, float]:
+    """(pixels in the first run's curve colour, share of white card area) in the chart pane.
+
+    A page whose charts were drawn has thousands of curve pixels on white cards; a page with only
+    the header and sidebar (no data yet, no scalars) has none on a grey background.
     """
     from PIL import Image
 
-    runs = tmp_path / "runs"
+    with Image.open(png) as image:
+        pane = image.convert("RGB").crop(CHART_PANE)
+    colors = pane.getcolors(maxcolors=1 << 20) or []
+    curve = sum(
+        n for n, rgb in colors if all(abs(c - t) < 40 for c, t in zip(rgb, CURVE_RGB, strict=True))
+    )
+    white = sum(n for n, rgb in colors if rgb == (255, 255, 255))
+    return curve, white / (pane.width * pane.height)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="needs Debian's chromium package")
+def test_screenshot_of_the_demo_run(tmp_path: Path) -> None:
+    """Headless Chromium shows the demo's curves on chart cards in TensorBoard's scalars dashboard.
+
+    With TBLOG_UPDATE_DOCS=1 the picture, once checked, is kept as docs/demo.png (shown in README).
+    """
+    from PIL import Image
+
     from tblog._demo import main as demo
 
+    runs = tmp_path / "runs"
     demo(str(runs), 300)
-    target = DOCS / "demo.png" if os.environ.get("TBLOG_UPDATE_DOCS") else tmp_path / "demo.png"
-    target.parent.mkdir(exist_ok=True)
+    target = tmp_path / "demo.png"
     with tensorboard(runs, load_fast=False) as url:
         _wait_for(url, "/data/plugin/scalars/tags", lambda a: len(next(iter(a.values()), {})) >= 4)
-        page = f"{url}/?darkMode=false#scalars&_smoothingWeight=0&tagFilter=train"
-        chromium = _chromium()
-        assert chromium is not None
-        shot = subprocess.run(
-            [
-                chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                "--window-size=1400,820", "--virtual-time-budget=20000",
-                f"--screenshot={target}", page,
-            ],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+        shot = _screenshot(url, target, tmp_path / "profile")
     assert target.exists(), shot.stderr[-2000:]
     with Image.open(target) as image:
         assert (1400, 820) == image.size
-        rgb = image.convert("RGB")
-        colors = rgb.getcolors(maxcolors=1 << 16) or []
-        # TensorBoard's orange header and its orange curves are on the page, not a blank one.
-        orange = sum(n for n, (r, g, b) in colors if r > 230 and 100 < g < 160 and b < 60)
-        assert orange > 20_000
-        assert len(colors) > 100
+    curve, white = _chart_pixels(target)
+    assert curve > MIN_CURVE_PIXELS, f"no curves drawn ({curve} curve pixels)"
+    assert white > MIN_WHITE_SHARE, f"no chart cards ({white:.2f} of the pane is white)"
+    if os.environ.get("TBLOG_UPDATE_DOCS"):
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(target, DOCS / "demo.png")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="needs Debian's chromium package")
+def test_screenshot_check_rejects_a_page_without_charts(tmp_path: Path) -> None:
+    """The screenshot test's pixel check fails on a real TensorBoard page that shows no scalars."""
+    runs = tmp_path / "runs"
+    logger = logging.getLogger("e2e.blank")
+    logger.propagate = False
+    handler = tblog.TensorBoardHandler(runs / "train")
+    logger.addHandler(handler)
+    logger.warning("only text in this run")
+    handler.close()
+    target = tmp_path / "blank.png"
+    with tensorboard(runs, load_fast=False) as url:
+        _wait_for(url, "/data/plugin/text/tags", lambda a: bool(a.get("train")))
+        shot = _screenshot(url, target, tmp_path / "profile")
+    assert target.exists(), shot.stderr[-2000:]
+    curve, white = _chart_pixels(target)
+    assert (False, False) == (curve > MIN_CURVE_PIXELS, white > MIN_WHITE_SHARE)
