@@ -22,7 +22,7 @@ _OWN_LOGGERS = ("tblog", "tensorboardX")
 
 
 def _is_own_logger(name: str) -> bool:
-    """True for tblog's and tensorboardX's loggers, whose records must not feed the run."""
+    """True for tblog's and tensorboardX's loggers, whose plain messages are not written as text."""
     return any(name == own or name.startswith(own + ".") for own in _OWN_LOGGERS)
 
 
@@ -46,9 +46,10 @@ class TensorBoardHandler(logging.Handler):
             ``runs/<YYYYmmdd-HHMMSS>_<host>`` (one per process), like tensorboardX.
         level: The handler's level, an int or a name such as ``"INFO"``.
         text_tag: Tag of the text written for plain messages, a ``str.format`` template over the
-            record's attributes (default ``"logs/{levelname}"``: TensorBoard shows 10 samples per
-            text tag unless started with ``--samples_per_plugin text=N``, so one tag per level
-            keeps rare warnings visible). ``"logs"`` gives one tag; None writes no text.
+            record's attributes, formatted per record (default ``"logs/{levelname}"``:
+            TensorBoard shows at most 100 entries per text tag, 10 with ``--load_fast=false``,
+            unless started with ``--samples_per_plugin text=N``, so one tag per level keeps rare
+            warnings visible). ``"logs"`` gives one tag; None writes no text.
         flush_secs: At most this many seconds pass between a record and its write to disk.
         max_queue: Points queued for the writer thread before a logging call waits.
         block_secs: How long a logging call waits for room in a full queue before the point is

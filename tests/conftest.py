@@ -13,14 +13,8 @@ import pytest
 import tblog
 from tblog import _run
 
-#: Tests that fork while a run's writer thread is alive, which tblog promises to survive. Python
-#: 3.12+ warns in the parent about exactly that; elsewhere the warning stays visible.
-FORKS_WHILE_THREADED = {
-    "test_reliability.py": {
-        "test_queue_recipe_delivers_every_point_with_central_steps[fork]",
-        "test_a_multiprocessing_fork_child_keeps_its_points_without_flushing",
-    },
-}
+#: Python 3.12+ warns when a process with threads forks: tests marked ``forks`` do that on
+#: purpose (tblog promises to survive it), so the warning is expected there and only there.
 FORK_WARNING = (
     r"ignore:This process .* is multi-threaded, use of fork\(\) may lead to deadlocks"
     ":DeprecationWarning"
@@ -73,7 +67,7 @@ def pytest_configure(config: Any) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Expect the fork-with-threads warning in the tests that fork on purpose, and only there."""
+    """Expect the fork-with-threads warning in the tests marked ``forks``, and only there."""
     for item in items:
-        if item.name in FORKS_WHILE_THREADED.get(item.path.name, ()):
+        if item.get_closest_marker("forks") is not None:
             item.add_marker(pytest.mark.filterwarnings(FORK_WARNING))

@@ -107,7 +107,7 @@ def test_export_rows_match_tensorboards_loader(tmp_path: Path, fmt: str) -> None
     if fmt == "csv":
         rows = [
             (r["run"], r["tag"], int(r["step"]), float(r["value"]))
-            for r in csv.DictReader(output.open())
+            for r in csv.DictReader(output.read_text().splitlines())
         ]
     else:
         rows = [
@@ -208,6 +208,7 @@ def test_output_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     assert proc.stdout.readline().startswith(b"run ")
     proc.stdout.close()
     err = proc.stderr.read().decode()
+    proc.stderr.close()
     assert 141 == proc.wait(timeout=60)
     assert "Traceback" not in err
 

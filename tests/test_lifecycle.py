@@ -76,7 +76,9 @@ def test_handler_close_writes_every_path_into_the_run(logdir: Path) -> None:
 # ---- multiprocessing workers that open their own run -------------------------------------
 
 
-@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+@pytest.mark.parametrize(
+    "method", [pytest.param("fork", marks=pytest.mark.forks), "forkserver", "spawn"]
+)
 @pytest.mark.parametrize("opener", ["get_writer", "handler", "setup"])
 def test_a_worker_that_opens_its_own_run_loses_nothing(
     tmp_path: Path, method: str, opener: str
@@ -98,7 +100,7 @@ def test_a_worker_that_opens_its_own_run_loses_nothing(
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@pytest.mark.forks
 def test_a_fork_child_closing_its_copy_never_stops_the_parents_listener(tmp_path: Path) -> None:
     """A forked child calling tblog.setup()/close() leaves the parent's log_queue() running."""
     run = tblog.setup("parent", runs_root=tmp_path / "runs", log_root=tmp_path, console=False)

@@ -79,7 +79,7 @@ def test_many_threads_lose_nothing_and_counters_never_collide(logdir: Path) -> N
 # ---- processes -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("method", [pytest.param("fork", marks=pytest.mark.forks), "spawn"])
 def test_queue_recipe_delivers_every_point_with_central_steps(tmp_path: Path, method: str) -> None:
     """QueueHandler in workers, the run's QueueListener in the parent: all points, no collision."""
     if method not in multiprocessing.get_all_start_methods():
@@ -114,6 +114,7 @@ def test_queue_recipe_delivers_every_point_with_central_steps(tmp_path: Path, me
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+@pytest.mark.forks
 def test_a_multiprocessing_fork_child_keeps_its_points_without_flushing(logdir: Path) -> None:
     """A fork-started Process child exits through os._exit; its sub-run still gets every point."""
     logger = logging.getLogger("child")
