@@ -13,7 +13,7 @@ from typing import Any
 from tblog import _run
 from tblog._encode import constant, hparams_summaries
 from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
-from tblog._values import Point, check_step, check_tag, check_walltime, classify, snapshot
+from tblog._values import MAX_STEP, Point, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.exceptions import WriterClosedError
 
 PathLike = str | os.PathLike[str]
@@ -176,6 +176,18 @@ class RunWriter:
                 int beyond float range such as ``2**1100``, is a bad value.
             WriterClosedError: The writer is closed.
         """
+        run = self._run
+        if (
+            run is not None
+            and scalar_value.__class__ is float
+            and global_step.__class__ is int
+            and 0 <= global_step <= MAX_STEP
+            and tag.__class__ is str
+            and tag
+            and walltime is None
+        ):  # the common call: a float, an explicit step, now (no lock, no counter)
+            run.put_scalar(tag, scalar_value, global_step, time.time())
+            return
         run = self._live()
         kind, value = classify(scalar_value, "scalar")
         run.put(kind, check_tag(tag), value, check_step(global_step), check_walltime(walltime))
