@@ -14,7 +14,7 @@ from typing import Any
 from tblog import _run
 from tblog._kinds import LOG
 from tblog._report import Once
-from tblog._values import MAX_STEP, MISSING, read_payload
+from tblog._values import MISSING, read_payload
 from tblog.writer import RunWriter, WriterStats, stats_of
 
 DEFAULT_TEXT_TAG = "logs/{levelname}"
@@ -175,7 +175,7 @@ class TensorBoardHandler(logging.Handler):
                 if (
                     (vtype is float or vtype is int)
                     and step.__class__ is int
-                    and 0 <= step <= MAX_STEP
+                    and 0 <= step <= 0x7FFF_FFFF_FFFF_FFFF  # MAX_STEP, inlined: the hot path
                     and tag.__class__ is str
                     and tag
                     and "metrics" not in attrs
