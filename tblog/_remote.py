@@ -171,15 +171,25 @@ class _Uploader:
                 self._waiting_since = time.monotonic()
             self._pending.append(local)
             self._cond.notify_all()
+        if not self.start():
+            self._upload_all_now()
+
+    def start(self) -> bool:
+        """Start the uploader thread (once); False where no thread can start (at exit, 3.12).
+
+        Started with the run's first segment, it lists the store at once, which also brings up
+        the store client's own threads while new threads can still be made.
+        """
         if self._thread is None:
             try:
                 thread = threading.Thread(
                     target=self._loop, name=f"tblog-upload:{self._url}", daemon=True
                 )
                 thread.start()
-                self._thread = thread
             except RuntimeError:  # at interpreter exit (Python 3.12): no new threads
-                self._upload_all_now()
+                return False
+            self._thread = thread
+        return True
 
     def wait(self, deadline: float) -> bool:
         """Return True once nothing is pending, False if that did not happen by ``deadline``."""
@@ -215,6 +225,8 @@ class _Uploader:
             self._pending.popleft()
 
     def _loop(self) -> None:
+        with contextlib.suppress(Exception):  # the store may be down: the first upload retries
+            self._list_store()
         delay = 0.25
         while True:
             with self._cond:
@@ -241,6 +253,13 @@ class _Uploader:
 
         Listing the store happens here, on the uploader's thread, never on the writer's.
         """
+        last = self._list_store()
+        if name <= last:
+            name = event_file_name(last, lambda _: False)
+        return name
+
+    def _list_store(self) -> str:
+        """The greatest event file name in the store's run (listed once), "" for none."""
         if self._last is None:
             try:
                 listed = self._fs.ls(self._root, detail=False)
@@ -248,9 +267,7 @@ class _Uploader:
                 listed = []
             names = [os.path.basename(str(p).rstrip("/")) for p in listed]
             self._last = max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
-        if name <= self._last:
-            name = event_file_name(self._last, lambda _: False)
-        return name
+        return self._last
 
     def _upload_one(self, local: str) -> bool:
         try:
@@ -295,6 +312,7 @@ class RemoteSegments:
         max_bytes: A segment is closed before it would grow past this size.
         spool_dir: Where segments wait for upload (default ``default_spool_root()``).
         stall_secs: Say that uploads are stuck once a segment waited this long.
+        storage_options: The fsspec options ``fs`` was made with (a forked child makes its own).
     """
 
     def __init__(
@@ -308,8 +326,10 @@ class RemoteSegments:
         max_bytes: int | None = None,
         spool_dir: str | None = None,
         stall_secs: float = 10.0,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
+        self._storage_options = dict(storage_options or {})
         self._stall_secs = stall_secs
         self.path: str | None = None
         self._header = header
@@ -329,6 +349,7 @@ class RemoteSegments:
         self._first = True
         self._failing = False
         self._errors = 0
+        self._told_left = 0  # segments left in the spool that a message already named
 
     @property
     def errors(self) -> int:
@@ -398,7 +419,8 @@ class RemoteSegments:
         uploader = self._uploader
         if uploader is None:
             return
-        if not uploader.wait(deadline):
+        if not uploader.wait(deadline) and uploader.pending != self._told_left:
+            self._told_left = uploader.pending
             report(
                 f"{uploader.pending} segments of {self.url} are not uploaded yet; they are kept "
                 f"in {self._spool} (push them later with: tblog upload {self._spool})"
@@ -414,7 +436,9 @@ class RemoteSegments:
             with contextlib.suppress(OSError):
                 os.close(fd)  # the child's copy; the parent uploads its own segment
         self.url = logdir
-        self._root = join(self._root, os.path.basename(logdir.rstrip("/")))
+        # A filesystem object does not survive a fork (s3fs refuses): the child opens its own,
+        # later, once fsspec's own fork hooks have reset its event loop.
+        self._fs = None
         self.path = None
         self._spool = None
         self._uploader = None
@@ -442,6 +466,7 @@ class RemoteSegments:
             self._spool_failed(exc)
             return False
         self._dirty = self._first and len(header) > len(self._header(False))  # noqa: FBT003
+        self._uploader_for().start()
         self._first = False
         self._newest = name
         self._fd, self._local = fd, local
@@ -465,10 +490,15 @@ class RemoteSegments:
                 os.remove(self._local)
             return
         self._dirty = False
+        self._uploader_for().submit(self._local)
+
+    def _uploader_for(self) -> _Uploader:
         if self._uploader is None:
             assert self._spool is not None  # noqa: S101 - made with the first segment
+            if self._fs is None:
+                self._fs, self._root = open_store(self.url, self._storage_options)
             self._uploader = _Uploader(self._fs, self.url, self._root, self._spool)
-        self._uploader.submit(self._local)
+        return self._uploader
 
     def _make_spool(self) -> str:
         slug = re.sub(r"[^\w.-]+", "_", self.url)[-80:]

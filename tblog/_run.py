@@ -36,7 +36,9 @@ _registry_lock = threading.Lock()
 # this process (dictConfig run again, a notebook cell re-run) continues its counted steps.
 _counters: dict[str, dict[str, int]] = {}
 _exit_hook_installed = False
+_early_exit_hook_installed = False
 _exiting = False  # set by the exit hook: runs closed by it write later points synchronously
+_late: list[Run] = []  # runs writing synchronously after the exit hook
 _mp_finalizer_pid = 0  # the multiprocessing child process that has its exit finalizer
 
 
@@ -201,6 +203,7 @@ class Run:
                 max_bytes=max_bytes,
                 spool_dir=None if spool_dir is None else os.fspath(spool_dir),
                 stall_secs=timeout_secs,
+                storage_options=storage_options,
             )
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
@@ -412,6 +415,11 @@ class Run:
         self.late = True
         self._queue = _LateQueue(self)
         self._crowded_at = sys.maxsize
+        _late.append(self)
+
+    def finish_late(self, deadline: float) -> None:
+        """Complete what late points left in the sink (a remote run's last segment)."""
+        self._sink.close(deadline)
 
     # ---- writer thread --------------------------------------------------------------------
 
@@ -574,6 +582,8 @@ def acquire(logdir: str | os.PathLike[str] | None = None, **options: Any) -> Run
                 import multiprocessing.util  # already imported by tensorboardX: free here
 
                 multiprocessing.util.register_after_fork(_after_fork_key, _finalize_in_mp_child)
+            if is_url(key):
+                _install_early_exit_hook()
             _finalize_in_mp_child()
         run.refs += 1
         return run
@@ -624,6 +634,27 @@ def _exit_hook() -> None:
     global _exiting
     _exiting = True
     close_all()
+    if _late:
+        deadline = time.monotonic() + DEFAULT_TIMEOUT_SECS
+        for run in _late:
+            run.finish_late(deadline)
+
+
+def _install_early_exit_hook() -> None:
+    """Close the runs at interpreter exit before its thread pools stop taking work.
+
+    A store's client (s3fs over aiobotocore, say) needs worker threads and executors to upload,
+    which ``atexit`` hooks no longer get (``cannot schedule new futures after interpreter
+    shutdown``). ``threading``'s own exit hooks run before that; registered after the store's
+    packages were imported, this one runs before theirs. Where it is missing, ``atexit`` serves.
+    """
+    global _early_exit_hook_installed
+    if _early_exit_hook_installed:
+        return
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(_exit_hook)
+        _early_exit_hook_installed = True
 
 
 def _finalize_in_mp_child(_key: object = None) -> None:

@@ -323,3 +323,60 @@ def test_exit_with_the_store_down_names_the_spool(
     s3.proxy.restore()
     assert 0 == cli.main(["upload", str(spool)])
     assert list(range(50)) == read_s3_run(url, s3.env).steps("x")
+
+
+def test_a_script_that_just_exits_uploads_its_run(s3: S3Bucket, tmp_path: Path) -> None:
+    """Log to s3:// and exit without closing: the run is in the bucket, nothing left spooled."""
+    script = tmp_path / "plain.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import logging, tblog
+            log = logging.getLogger("x"); log.setLevel(logging.INFO)
+            log.addHandler(tblog.TensorBoardHandler({s3.url("runs/plain")!r}))
+            for step in range(20):
+                log.info("", extra={{"tag": "x", "value": float(step), "step": step}})
+            """
+        )
+    )
+    env = {**child_env(s3.env), "TBLOG_SPOOL": str(tmp_path / "spool")}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert 0 == done.returncode, done.stderr
+    assert "" == done.stderr
+    assert list(range(20)) == read_s3_run(s3.url("runs/plain"), s3.env).steps("x")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_uploads_its_own_sub_run(s3: S3Bucket, tmp_path: Path) -> None:
+    """After fork, the child opens its own store client and uploads its sub-run child_<pid>."""
+    script = tmp_path / "fork.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, sys, tblog
+            writer = tblog.get_writer({s3.url("runs/forked")!r})
+            writer.add_scalar("parent", 1.0, 0)
+            assert writer.flush()
+            pid = os.fork()
+            if pid == 0:
+                for step in range(30):
+                    writer.add_scalar("child", float(step), step)
+                sys.exit(0)
+            os.waitpid(pid, 0)
+            print(pid)
+            """
+        )
+    )
+    env = {**child_env(s3.env), "TBLOG_SPOOL": str(tmp_path / "spool")}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert 0 == done.returncode, done.stderr
+    assert "tblog" not in done.stderr
+    child = read_s3_run(s3.url(f"runs/forked/child_{done.stdout.strip()}"), s3.env)
+    assert list(range(30)) == child.steps("child")
+    assert [(0, 1.0)] == read_s3_run(s3.url("runs/forked"), s3.env).scalars["parent"]
