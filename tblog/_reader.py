@@ -130,8 +130,14 @@ class Source:
     def open(self, path: str) -> IO[bytes]:
         """Open an event file for reading."""
         if self.fs is None:
-            return open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+            return open(path, "rb", buffering=0)
         return self.fs.open(path, "rb")  # type: ignore[no-any-return]
+
+
+def is_url(path: str | os.PathLike[str]) -> bool:
+    """True if ``path`` is a URL (read through fsspec) rather than a local path."""
+    text = os.fspath(path)
+    return bool(_URL.match(text)) and not text.startswith("file://")
 
 
 def _is_event_file(name: str) -> bool:
@@ -254,7 +260,11 @@ def _event_class() -> Any:
     found = _PROTOS.get("Event")
     if found is not None:
         return found
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+    from google.protobuf import (  # type: ignore[import-untyped, unused-ignore]
+        descriptor_pb2,
+        descriptor_pool,
+        message_factory,
+    )
 
     package = "tblog_reader"
     file = descriptor_pb2.FileDescriptorProto(
@@ -265,8 +275,8 @@ def _event_class() -> Any:
         if any(in_oneof for *_, in_oneof in fields):
             message.oneof_decl.add(name="what" if name == "Event" else "value")
         for field_name, number, kind, repeated, type_name, in_oneof in fields:
-            field = message.field.add(name=field_name, number=number, type=kind)  # type: ignore[arg-type]
-            field.label = 3 if repeated else 1  # type: ignore[assignment]
+            field = message.field.add(name=field_name, number=number, type=kind)
+            field.label = 3 if repeated else 1
             if type_name:
                 field.type_name = f".{package}.{type_name}"
             if in_oneof:
@@ -399,11 +409,17 @@ class _Framer:
 
 
 def _pattern(history: list[int], length: int) -> list[int]:
-    """Guess the record lengths that follow: the shortest cycle the recent ones repeat."""
-    if not history or history[-1] == length:
-        return [length]
-    for period in range(2, min(64, len(history) // 2) + 1):
-        if history[-period] == length and history[-period:] == history[-2 * period : -period]:
+    """Guess the record lengths that follow: the shortest cycle the recent ones repeat.
+
+    The cycle must explain the last 64 lengths (or twice its own length), so that a run of
+    equal lengths inside a longer cycle (ten tags of one name length, then ten of another) is
+    not taken for a cycle of one.
+    """
+    for period in range(1, min(64, len(history) // 2) + 1):
+        if history[-period] != length:
+            continue
+        window = min(len(history), max(2 * period, 64))
+        if history[-window + period :] == history[-window:-period]:
             return history[-period:]
     return [length]
 
@@ -451,7 +467,7 @@ def _template(row: bytes, event: Any) -> _Template | None:
         return None
 
 
-def _parse_template(row: bytes, event: Any) -> _Template | None:
+def _parse_template(row: bytes, event: Any) -> _Template | None:  # noqa: PLR0911, PLR0912 - a branch per field of the layout
     size = len(row)
     if size < 12 or row[0] != 0x09:
         return None
@@ -617,7 +633,7 @@ class _RunState:
         self.first_summary = -1
         self.legacy = False
 
-    def tag_id(self, tag: str, tensor: bool) -> int:
+    def tag_id(self, tag: str, *, tensor: bool) -> int:
         key = (tag, tensor)
         found = self.tag_ids.get(key)
         if found is None:
@@ -674,7 +690,9 @@ class _Chunk:
             value = np.empty(0, dtype=np.float64)
             tid = np.empty(0, dtype=np.int32)
         if self.extra:
-            e_recs, e_step, e_wall, e_value, e_tid = (np.array(c) for c in zip(*self.extra))
+            e_recs, e_step, e_wall, e_value, e_tid = (
+                np.array(c) for c in zip(*self.extra, strict=True)
+            )
             at = np.searchsorted(recs, e_recs, side="right")
             recs = np.insert(recs, at, e_recs)
             step = np.insert(step, at, e_step.astype(np.int64))
@@ -776,12 +794,9 @@ class _FileReader:
         chunk = _Chunk(run, frames.records if bad is None else bad, want)
         fallback: list[tuple[int, bytes]] = []
         for length, rows, recs, _ in blocks:
-            if bad is not None:
-                keep = int(np.searchsorted(recs, bad))
-                if not keep:
-                    continue
-                rows, recs = rows[:keep], recs[:keep]
-            self._decode_block(length, rows, recs, chunk, fallback)
+            keep = len(recs) if bad is None else int(np.searchsorted(recs, bad))
+            if keep:
+                self._decode_block(length, rows[:keep], recs[:keep], chunk, fallback)
         for pos, length, rec in one_by_one:
             if bad is None or rec < bad:
                 fallback.append((rec, bytes(buf[pos + 12 : pos + 12 + length])))
@@ -815,7 +830,7 @@ class _FileReader:
             if bad is not None and rec >= bad:
                 continue
             footer = _U32.unpack_from(buf, pos + 12 + length)[0]
-            if masked_crc(memoryview(buf)[pos + 12 : pos + 12 + length]) != footer:
+            if masked_crc(bytes(buf[pos + 12 : pos + 12 + length])) != footer:
                 bad = rec if bad is None else min(bad, rec)
         return bad
 
@@ -860,12 +875,10 @@ class _FileReader:
             which = todo[ok] if not ok.all() else todo
             picked = sub[ok] if not ok.all() else sub
             leftover = self._emit(template, picked, recs[which], chunk)
-            for i in leftover:
-                fallback.append((int(recs[which[i]]), picked[i].tobytes()))
+            fallback.extend((int(recs[which[i]]), picked[i].tobytes()) for i in leftover)
             todo = todo[~ok]
             run.summary_at(chunk.base + int(recs[which[0]]))
-        for i in todo:
-            fallback.append((int(recs[i]), rows[i].tobytes()))
+        fallback.extend((int(recs[i]), rows[i].tobytes()) for i in todo)
 
     def _emit(self, template: _Template, rows: Any, recs: Any, chunk: _Chunk) -> list[int]:
         """Turn rows matching ``template`` into points; return rows whose tag is no UTF-8."""
@@ -882,7 +895,7 @@ class _FileReader:
                 names.append(-1)
                 rejected.append(code)
                 continue
-            names.append(run.tag_id(tag, template.tensor))
+            names.append(run.tag_id(tag, tensor=template.tensor))
             if template.plugin is not None:
                 run.plugin(tag, chunk.base + int(recs[first]), template.plugin)
         ids = np.array(names, dtype=np.int32)[codes]
@@ -901,7 +914,7 @@ class _FileReader:
             step = acc.view(np.int64)
         if rejected:
             good = ids >= 0
-            leftover = np.flatnonzero(~good).tolist()
+            leftover = [int(i) for i in np.flatnonzero(~good)]
             recs, step, wall, value, ids = (
                 recs[good],
                 step[good],
@@ -916,7 +929,9 @@ class _FileReader:
 
     def _event(self, rec: int, data: bytes, chunk: _Chunk) -> None:
         """Decode one record with protobuf."""
-        from google.protobuf.message import DecodeError
+        from google.protobuf.message import (  # type: ignore[import-untyped, unused-ignore]
+            DecodeError,
+        )
 
         run = chunk.run
         seq = chunk.base + rec
@@ -955,7 +970,13 @@ class _FileReader:
         if value.HasField("metadata"):
             run.plugin(tag, seq, value.metadata.plugin_data.plugin_name)
         if kind == "simple_value":
-            point = (rec, event.step, event.wall_time, value.simple_value, run.tag_id(tag, False))
+            point = (
+                rec,
+                event.step,
+                event.wall_time,
+                value.simple_value,
+                run.tag_id(tag, tensor=False),
+            )
             chunk.extra.append(point)
         elif kind == "histo" and HISTOGRAMS in chunk.want:
             _add_histogram(run.hists, event, tag, value.histo)
@@ -978,12 +999,12 @@ class _FileReader:
             array = _tensor_array(tensor)
             if array is not None and array.size == 1:
                 point = (rec, event.step, event.wall_time, float(array.reshape(-1)[0]))
-                chunk.extra.append((*point, run.tag_id(tag, True)))
+                chunk.extra.append((*point, run.tag_id(tag, tensor=True)))
                 return
-            if array is not None and array.ndim == 2 and array.shape[1] == 3:
-                if HISTOGRAMS in chunk.want:
-                    _add_tensor_histogram(run.hists, event, tag, array)
-                    return
+            histogram = array is not None and array.ndim == 2 and array.shape[1] == 3
+            if histogram and HISTOGRAMS in chunk.want:
+                _add_tensor_histogram(run.hists, event, tag, array)
+                return
         run.other_steps[tag] = max(event.step, run.other_steps.get(tag, event.step))
 
 
@@ -1062,7 +1083,7 @@ def _factorize(keys: Any) -> tuple[Any, list[int]]:
 
 def _file_version(text: str) -> float:
     try:
-        return float(text.split("brain.Event:")[-1])
+        return float(text.rsplit("brain.Event:", maxsplit=1)[-1])
     except ValueError:
         return -1.0
 
@@ -1071,7 +1092,11 @@ def _tensor_array(tensor: Any) -> Any:
     """A numeric TensorProto as a float64 array, or None if it is not numeric."""
     shape = [d.size for d in tensor.tensor_shape.dim]
     count = int(np.prod(shape)) if shape else 1
-    fields = {1: ("float_val", "<f4"), 2: ("double_val", "<f8"), 3: ("int_val", "<i4")}
+    fields: dict[int, tuple[str, str | None]] = {
+        1: ("float_val", "<f4"),
+        2: ("double_val", "<f8"),
+        3: ("int_val", "<i4"),
+    }
     fields |= {9: ("int64_val", "<i8"), 19: ("half_val", None), 4: ("int_val", "<u1")}
     fields |= {5: ("int_val", "<i2"), 6: ("int_val", "<i1"), 10: ("bool_val", "?")}
     found = fields.get(tensor.dtype)
@@ -1312,7 +1337,7 @@ def _legacy_view(reader: RunReader) -> RunReader:
     seen_start = False
     recent = -1
     kept: list[tuple[int, Any, Any]] = []  # (record, event, value) that survive so far
-    files = reader._order  # noqa: SLF001 - the same files in the same order
+    files = reader._order
     records = (data for path in files for data in _records(reader.source, path))
     for rec, data in enumerate(records):
         event = event_class.FromString(data)
@@ -1335,7 +1360,7 @@ def _legacy_view(reader: RunReader) -> RunReader:
     file_reader = _FileReader(reader.path)
     for rec, event, value in kept:
         chunk.records = rec + 1
-        file_reader._value(rec, rec, event, value, chunk)  # noqa: SLF001
+        file_reader._value(rec, rec, event, value, chunk)
     chunk.finish()
     return view
 
@@ -1385,7 +1410,7 @@ def tag_filter(tags: str | Sequence[str] | None) -> Callable[[str], bool]:
     import fnmatch
 
     if tags is None:
-        return lambda tag: True
+        return lambda _tag: True
     patterns = [tags] if isinstance(tags, str) else list(tags)
     for pattern in patterns:
         if not isinstance(pattern, str):

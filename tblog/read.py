@@ -89,8 +89,8 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
     counts = [len(c) for c in columns["step"]]
     del found
     data = {
-        "run": _categorical(pd, np, np.repeat(np.arange(len(run_names)), counts), run_names),
-        "tag": _categorical(pd, np, _concat(np, columns.pop("tag"), code_type), all_tags),
+        "run": _categorical(pd, np.repeat(np.arange(len(run_names)), counts), run_names),
+        "tag": _categorical(pd, _concat(np, columns.pop("tag"), code_type), all_tags),
         "step": _concat(np, columns.pop("step"), np.int64),
         "wall_time": _concat(np, columns.pop("wall_time"), np.float64),
         "value": _concat(np, columns.pop("value"), np.float64),
@@ -226,5 +226,5 @@ def _concat(np: Any, parts: list[Any], dtype: Any) -> Any:
     return np.concatenate(parts).astype(dtype, copy=False)
 
 
-def _categorical(pd: Any, np: Any, codes: Any, names: list[str]) -> Any:
+def _categorical(pd: Any, codes: Any, names: list[str]) -> Any:
     return pd.Categorical.from_codes(codes.astype(_code_type(len(names)), copy=False), names)
