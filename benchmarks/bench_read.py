@@ -59,13 +59,23 @@ import json, resource, sys, time
 def rss():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * 4096
+def peak():
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+try:
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # the peak RSS starts again from here (Linux)
+except OSError:
+    pass
 path = sys.argv[1]
 before = rss()
 start = time.perf_counter()
 df = read(path)
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"seconds": seconds, "rows": len(df), "growth": peak - before,
+print(json.dumps({"seconds": seconds, "rows": len(df), "growth": peak() - before,
                   "frame": int(df.memory_usage(deep=True).sum())}))
 """
 

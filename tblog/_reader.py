@@ -44,10 +44,17 @@ _HEAD = struct.Struct("<QI")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _MASK_DELTA = 0xA282EAD8
-_CHUNK = 1 << 23  # bytes read at a time; a larger record grows the buffer
+_CHUNK = 1 << 21  # bytes read at a time; a larger record grows the buffer
 _MIN_BLOCK = 16  # fewer records of one length are decoded one by one
 _MIN_RUN = 48  # shorter repeating runs are gathered with the other short ones
-_MAX_TEMPLATES = 8  # layouts tried per block before the rest goes to protobuf
+_MAX_TEMPLATES = 8
+_MIN_SCALAR = 36  # bytes of the smallest scalar record: an upper bound on a file's points
+_COLUMN_TYPES = (
+    np.int64,
+    np.float64,
+    np.float64,
+    np.int32,
+)  # step, wall_time, value, tag  # layouts tried per block before the rest goes to protobuf
 _START = 1  # SessionLog.START
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
@@ -623,7 +630,8 @@ class _RunState:
         self.seq = 0  # records read so far
         self.tag_ids: dict[tuple[str, bool], int] = {}
         self.tag_names: list[tuple[str, bool]] = []
-        self.parts: list[tuple[Any, Any, Any, Any]] = []  # (step, wall, value, tag id)
+        # scalar points, column by column (step, wall, value, tag id); capacity grows ahead
+        self.columns: list[Any] = [np.empty(0, dtype=t) for t in _COLUMN_TYPES]
         self.points = 0
         self.texts = Texts([], [], [], [])
         self.hists = Histograms([], [], [], [], [], [], [], [], [], [])
@@ -632,6 +640,25 @@ class _RunState:
         self.other_steps: dict[str, int] = {}
         self.first_summary = -1
         self.legacy = False
+
+    def expect(self, points: int) -> None:
+        """Make room for ``points`` more scalar points (pages are only touched when used)."""
+        need = self.points + points
+        if need > len(self.columns[0]):
+            capacity = max(need, 2 * len(self.columns[0]))
+            for i, column in enumerate(self.columns):
+                grown = np.empty(capacity, dtype=column.dtype)
+                grown[: self.points] = column[: self.points]
+                self.columns[i] = grown
+
+    def add_points(self, step: Any, wall: Any, value: Any, tid: Any) -> None:
+        """Append scalar points (arrays of equal length)."""
+        count = len(step)
+        self.expect(count)
+        at = slice(self.points, self.points + count)
+        for column, part in zip(self.columns, (step, wall, value, tid), strict=True):
+            column[at] = part
+        self.points += count
 
     def tag_id(self, tag: str, *, tensor: bool) -> int:
         key = (tag, tensor)
@@ -673,7 +700,7 @@ class _Chunk:
                 tid_all = np.full(n, -1, dtype=np.int32)
                 step_all = np.empty(n, dtype=np.int64)
                 wall_all = np.empty(n, dtype=np.float64)
-                value_all = np.empty(n, dtype=np.float64)
+                value_all = np.empty(n, dtype=np.result_type(*(b[3] for b in self.blocks)))
                 for b_recs, b_step, b_wall, b_value, b_tid in self.blocks:
                     tid_all[b_recs] = b_tid
                     step_all[b_recs] = b_step
@@ -704,8 +731,7 @@ class _Chunk:
             control.cuts = (run.points + before, *control.cuts[1:])
             run.controls.append(control)
         if len(step):
-            run.parts.append((step, wall, value, tid))
-            run.points += len(step)
+            run.add_points(step, wall, value, tid)
         run.seq += self.records
 
 
@@ -733,8 +759,6 @@ class _FileReader:
             return
         try:
             with source.open(self.path) as file:
-                if self.offset:
-                    file.seek(self.offset)
                 self._read_from(file, run, want)
         except FileNotFoundError:
             return  # gone since it was listed: nothing more to read there
@@ -744,7 +768,10 @@ class _FileReader:
             raise
 
     def _read_from(self, file: IO[bytes], run: _RunState, want: frozenset[str]) -> None:
-        buf = bytearray(_CHUNK)
+        size = file.seek(0, os.SEEK_END)
+        file.seek(self.offset)
+        run.expect((size - self.offset) // _MIN_SCALAR + 1)
+        buf = bytearray(min(_CHUNK, max(size - self.offset, 0) + 1))  # small files, small buffer
         held = 0
         while True:
             end = held + _fill(file, buf, held)
@@ -758,8 +785,8 @@ class _FileReader:
                 return  # the end of the file; a torn record there is retried next time
             rest = end - frames.end
             need = _U64.unpack_from(buf, frames.end)[0] + 16 if rest >= 8 else 0
-            if need > len(buf):  # one record larger than the buffer
-                bigger = bytearray(need)
+            if need > len(buf) or len(buf) < _CHUNK:  # a record larger than the buffer
+                bigger = bytearray(max(need, _CHUNK))
                 bigger[:rest] = buf[frames.end : end]
                 buf = bigger
             else:
@@ -924,7 +951,7 @@ class _FileReader:
             )
         else:
             leftover = []
-        chunk.blocks.append((recs, step, wall, value.astype(np.float64), ids))
+        chunk.blocks.append((recs, step, wall, value, ids))  # float32 kept until the end
         return leftover
 
     def _event(self, rec: int, data: bytes, chunk: _Chunk) -> None:
@@ -1230,17 +1257,7 @@ class RunReader:
         if self.legacy and not raw:
             return _legacy_view(self).scalars(raw=True)
         state = self.state
-        parts = state.parts
-        if parts:
-            step = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-            wall = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
-            value = np.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
-            tid = np.concatenate([p[3] for p in parts]) if len(parts) > 1 else parts[0][3]
-        else:
-            step = np.empty(0, dtype=np.int64)
-            wall = np.empty(0, dtype=np.float64)
-            value = np.empty(0, dtype=np.float64)
-            tid = np.empty(0, dtype=np.int32)
+        step, wall, value, tid = (column[: state.points] for column in state.columns)
         keep = None
         if not raw:
             for control in self._purges():

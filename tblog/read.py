@@ -55,9 +55,12 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
     keep = _reader.tag_filter(tags)
     _, runs = _reader.open_runs(path, [_reader.SCALARS])
     found: list[tuple[str, _reader.Scalars]] = []
-    for name, reader in runs:
+    runs.reverse()
+    while runs:  # each run's reader is let go once its points are out (memory)
+        name, reader = runs.pop()
         reader.update()
         scalars = reader.scalars(raw=raw)
+        del reader
         if tags is not None:
             allowed = np.array([keep(t) for t in scalars.tags] or [False], dtype=bool)
             mask = allowed[scalars.tag]
@@ -72,8 +75,9 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
     columns: dict[str, list[Any]] = {"tag": [], "step": [], "wall_time": [], "value": []}
     for _, scalars in found:
         codes = np.array([rank[t] for t in scalars.tags], dtype=code_type)[scalars.tag]
+        scalars.tag = None  # memory: the codes replace the reader's tag ids
         if not raw:
-            order = np.argsort(codes, kind="stable")
+            order = np.argsort(codes, kind="stable").astype(np.int32)
             if not (order[1:] > order[:-1]).all():
                 codes = codes[order]
                 scalars.step = scalars.step[order]
@@ -84,7 +88,7 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
         columns["step"].append(scalars.step)
         columns["wall_time"].append(scalars.wall_time)
         columns["value"].append(scalars.value)
-        del scalars
+        scalars.step = scalars.wall_time = scalars.value = None
     run_names = [name for name, _ in found]
     counts = [len(c) for c in columns["step"]]
     del found
