@@ -635,6 +635,7 @@ class _RunState:
         self.points = 0
         self.texts = Texts([], [], [], [])
         self.hists = Histograms([], [], [], [], [], [], [], [], [], [])
+        self.tensor_hists: set[int] = set()  # histogram points that came from tensors
         self.controls: list[_Control] = []
         self.plugins: dict[str, tuple[int, str]] = {}  # tag -> (seq, plugin) of its first metadata
         self.other_steps: dict[str, int] = {}
@@ -1031,6 +1032,7 @@ class _FileReader:
             histogram = array is not None and array.ndim == 2 and array.shape[1] == 3
             if histogram and HISTOGRAMS in chunk.want:
                 _add_tensor_histogram(run.hists, event, tag, array)
+                run.tensor_hists.add(len(run.hists.step) - 1)
                 return
         run.other_steps[tag] = max(event.step, run.other_steps.get(tag, event.step))
 
@@ -1311,12 +1313,18 @@ class RunReader:
         """The histogram points (``histo`` values and histogram tensors), in reading order."""
         if self.legacy and not raw:
             return _legacy_view(self).histograms(raw=True)
-        hists = self.state.hists
+        state = self.state
+        hists = state.hists
         purges = [] if raw else self._purges()
         keep = [
             i
             for i, step in enumerate(hists.step)
             if not any(i < p.cuts[2] and step >= (p.start_step or 0) for p in purges)
+            # a (k, 3) tensor is a histogram only for tags whose plugin is "histograms"
+            and (
+                i not in state.tensor_hists
+                or state.plugins.get(hists.tag[i], (0, ""))[1] == HISTOGRAMS
+            )
         ]
         fields = dataclasses.fields(Histograms)
         return Histograms(*([getattr(hists, f.name)[i] for i in keep] for f in fields))

@@ -294,6 +294,10 @@ def _tf_style_run(run_dir: Path) -> None:
         tensor_content=edges.tobytes(),
     )
     records.append(event(4, "tf/hist", hist, hist_meta))
+    other_meta = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="mesh")
+    )
+    records.append(event(5, "tf/not_a_histogram", hist, other_meta))  # same shape, other plugin
     path = run_dir / "events.out.tfevents.2000000000.tf"
     path.write_bytes(b"".join(frame(r.SerializeToString()) for r in records))
 
@@ -307,6 +311,7 @@ def test_tensorflow_style_tensor_scalars_text_and_histograms(tmp_path: Path) -> 
     txt = tblog.read_text(tmp_path)
     assert [("tf/text", 3, "# hi")] == list(zip(txt["tag"], txt["step"], txt["value"], strict=True))
     hist = tblog.read_histograms(tmp_path)
+    assert ["tf/hist"] == list(hist["tag"])
     assert [1.0, 2.0] == list(hist["limits"][0])
     assert [2.0, 5.0] == list(hist["counts"][0])
     assert (0.0, 2.0, 7.0) == (hist["min"][0], hist["max"][0], hist["num"][0])
@@ -454,11 +459,15 @@ def test_many_tags_layouts_and_chunks_match_tensorboard(
                 writer.add_scalar("rare", 1.0, step)
             if step % 1000 == 0:
                 writer.add_text("t", "x" * int(rng.integers(1, 200)), step)
+            if step == 5032:
+                writer.add_text("big", "y" * 10_000, step)  # larger than a chunk
     with tblog.get_writer(tmp_path / "tblog") as writer:
         for step in range(0, 20000, 13):
             writer.add_scalar(f"t{step % 11}", float(step), step)
     for run in ("tbx", "tblog"):
         _assert_like_tensorboard(tmp_path / run)
+    text = read_run(tmp_path / "tbx").texts
+    assert text == _ours(tblog.read_text(tmp_path / "tbx"), ".", ("step", "value"))
 
 
 def test_fsspec_memory_filesystem_reads_like_local(tmp_path: Path) -> None:
