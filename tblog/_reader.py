@@ -725,7 +725,7 @@ class _Chunk:
             recs = np.insert(recs, at, e_recs)
             step = np.insert(step, at, e_step.astype(np.int64))
             wall = np.insert(wall, at, e_wall.astype(np.float64))
-            value = np.insert(value, at, e_value.astype(np.float64))
+            value = np.insert(value.astype(np.float64, copy=False), at, e_value.astype(np.float64))
             tid = np.insert(tid, at, e_tid.astype(np.int32))
         for control, rec in self.controls:
             before = int(np.searchsorted(recs, rec))

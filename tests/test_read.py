@@ -550,3 +550,24 @@ def test_shutil_copy_of_a_run_reads_the_same(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(
         tblog.read_scalars(tmp_path / "a"), tblog.read_scalars(tmp_path / "b")
     )
+
+
+def test_double_scalars_keep_their_precision_beside_float_ones(tmp_path: Path) -> None:
+    """A float64 tensor scalar read by protobuf next to float32 simple_values stays float64."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
+
+    encoder = ScalarEncoder()
+    records = [
+        frame(event_pb2.Event(wall_time=1.0, file_version="brain.Event:2").SerializeToString())
+    ]
+    records += [encoder.encode("f", 0.1, step, 2.0) for step in range(100)]
+    meta = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+    )
+    double = tensor_pb2.TensorProto(dtype=2, double_val=[0.1])
+    value = summary_pb2.Summary.Value(tag="d", tensor=double, metadata=meta)
+    event = event_pb2.Event(wall_time=3.0, step=7, summary=summary_pb2.Summary(value=[value]))
+    records.append(frame(event.SerializeToString()))
+    (tmp_path / "events.out.tfevents.1.host").write_bytes(b"".join(records))
+    df = _assert_like_tensorboard(tmp_path)
+    assert [0.1] == list(df[df["tag"] == "d"]["value"])
