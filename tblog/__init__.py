@@ -13,6 +13,7 @@ from tblog.adapter import TensorBoardAdapter, adapter
 from tblog.exceptions import SetupError, TblogError, WriterClosedError
 from tblog.handler import QueueHandler, TensorBoardHandler
 from tblog.processors import TensorBoardProcessor
+from tblog.read import read_histograms, read_scalars, read_text
 from tblog.root import (
     RootLogger,
     close,
@@ -51,6 +52,9 @@ __all__ = [
     "get_writer",
     "is_active",
     "log_to_queue",
+    "read_histograms",
+    "read_scalars",
+    "read_text",
     "restore",
     "setup",
     "step",

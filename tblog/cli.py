@@ -1,20 +1,23 @@
-"""The ``tblog`` command: run the demo, summarize, export and replay TensorBoard runs."""
+"""The ``tblog`` command: run the demo, summarize, export, watch and replay TensorBoard runs."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import datetime
+import itertools
 import json
 import math
 import os
 import reprlib
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from tblog import _reader
+if TYPE_CHECKING:
+    from tblog import _reader
 
 SPARKS = "▁▂▃▄▅▆▇█"
 _PROGRESS_MIN_BYTES = 1 << 20
@@ -54,84 +57,148 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _runs(root: str) -> list[tuple[str, list[str]]]:
-    """(run name, event files) of ``root``: an event file, or every run directory below it.
+def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
+    """(run name, reader) of ``root``: an event file, or every run directory below it.
 
     Raises:
         CommandError: ``root`` is missing, a file that is no event file, or holds no event files.
     """
-    if os.path.isfile(root):
-        if "tfevents" not in os.path.basename(root):
+    from tblog import _reader
+
+    if not _reader.is_url(root):
+        if os.path.isfile(root) and "tfevents" not in os.path.basename(root):
             msg = f"{root}: a file, not a run directory or event file"
             raise CommandError(msg)
-        return [(".", [root])]
-    if not os.path.isdir(root):
-        problem = (
-            "not a run directory or event file"
-            if os.path.exists(root)
-            else "no such file or directory"
-        )
-        msg = f"{root}: {problem}"
-        raise CommandError(msg)
-    runs = [(name, _reader.event_files(path)) for name, path in _reader.find_runs(root)]
+        if not os.path.isfile(root) and not os.path.isdir(root):
+            problem = (
+                "not a run directory or event file"
+                if os.path.exists(root)
+                else "no such file or directory"
+            )
+            msg = f"{root}: {problem}"
+            raise CommandError(msg)
+    try:
+        _, runs = _reader.open_runs(root, [_reader.SCALARS, _reader.TEXT])
+    except FileNotFoundError as exc:
+        msg = f"{root}: no such file or directory"
+        raise CommandError(msg) from exc
+    except ModuleNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
     if not runs:
         msg = f"no event files found under {root}"
         raise CommandError(msg)
     return runs
 
 
-def _read(files: list[str]) -> _reader.RunContents:
-    """The scalars and text tags of one run's event files, in TensorBoard's reading order.
+def _read(reader: _reader.RunReader) -> _reader.RunReader:
+    """Read what was added to a run since the last call.
 
     Raises:
         CommandError: A file cannot be read, or holds a record that is not an Event.
     """
-    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
+    from tblog import _reader
 
-    contents = _reader.RunContents()
-    path = ""
     try:
-        for path in files:
-            for event in _reader.iter_events(path):
-                contents.add(event)
-    except DecodeError as exc:
-        msg = f"{path}: not a valid event file (a record is not an Event: {exc})"
-        raise CommandError(msg) from exc
+        reader.update()
+    except _reader.NotAnEventError as exc:
+        raise CommandError(str(exc)) from exc
     except OSError as exc:
-        msg = f"{path}: {exc.strerror or exc}"
-        raise CommandError(msg) from exc
-    return contents
+        raise CommandError(_os_problem(exc)) from exc
+    return reader
 
 
-def _summarize(label: str, contents: _reader.RunContents, out: IO[str]) -> None:
-    print(f"run {label}", file=out)
-    if not contents.scalars and not contents.texts:
-        print("  (no scalars or text)", file=out)
-    rows = []
-    for tag in sorted(contents.scalars):
-        points = contents.scalars[tag]
-        values = [v for _, _, v in points]
-        finite = [v for v in values if math.isfinite(v)] or [math.nan]
+def _by_tag(scalars: _reader.Scalars) -> list[tuple[str, Any, Any]]:
+    """(tag, steps, values) per tag, tags sorted, points in the order they were written."""
+    import numpy as np
+
+    if not len(scalars.step):
+        return []
+    order = np.argsort(scalars.tag, kind="stable")
+    codes = scalars.tag[order]
+    cuts = np.flatnonzero(np.diff(codes)) + 1
+    firsts = np.concatenate(([0], cuts))
+    steps = np.split(scalars.step[order], cuts)
+    values = np.split(scalars.value[order], cuts)
+    found = [
+        (scalars.tags[int(codes[i])], s, v) for i, s, v in zip(firsts, steps, values, strict=True)
+    ]
+    return sorted(found, key=lambda item: item[0])
+
+
+def _curve(values: Any, width: int = 24) -> str:
+    """``sparkline`` of a numpy array, averaged down to ``width`` cells in numpy first."""
+    import numpy as np
+
+    finite = values[np.isfinite(values)]
+    if len(finite) > width:
+        size = len(finite) / width
+        cells = [
+            float(finite[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)].mean())
+            for i in range(width)
+        ]
+        return sparkline(cells, width)
+    return sparkline(finite.tolist(), width)
+
+
+def _tag_rows(scalars: _reader.Scalars) -> list[tuple[str, ...]]:
+    """Per tag: tag, points, first..last step, last, min, max (NaN left out), curve."""
+    import numpy as np
+
+    rows: list[tuple[str, ...]] = []
+    for tag, steps, values in _by_tag(scalars):
+        finite = values[np.isfinite(values)]
+        low, high = (finite.min(), finite.max()) if len(finite) else (math.nan, math.nan)
         rows.append(
             (
                 tag,
-                str(len(points)),
-                f"{points[0][0]}..{points[-1][0]}",
-                _number(values[-1]),
-                _number(min(finite)),
-                _number(max(finite)),
-                sparkline(values),
+                str(len(steps)),
+                f"{steps[0]}..{steps[-1]}",
+                _number(float(values[-1])),
+                _number(float(low)),
+                _number(float(high)),
+                _curve(values),
             )
         )
+    return rows
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    header = ("tag", "points", "steps", "last", "min", "max", "curve")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0])]
+        cells += [row[i].rjust(widths[i]) for i in range(1, 6)]
+        lines.append("  " + "  ".join(cells) + "  " + row[6])
+    return lines
+
+
+def _summarize(label: str, reader: _reader.RunReader, out: IO[str]) -> None:
+    print(f"run {label}", file=out)
+    rows = _tag_rows(reader.scalars())
+    texts = reader.texts()
+    if not rows and not texts.tag:
+        print("  (no scalars or text)", file=out)
     if rows:
-        header = ("tag", "points", "steps", "last", "min", "max", "curve")
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
-        for row in [header, *rows]:
-            cells = [row[0].ljust(widths[0])]
-            cells += [row[i].rjust(widths[i]) for i in range(1, 6)]
-            print("  " + "  ".join(cells) + "  " + row[6], file=out)
-    for tag in sorted(contents.texts):
-        print(f"  text {tag}: entries {len(contents.texts[tag])}", file=out)
+        for line in _table(rows):
+            print(line, file=out)
+    counts: dict[str, int] = {}
+    for tag in texts.tag:
+        counts[tag] = counts.get(tag, 0) + 1
+    for tag in sorted(counts):
+        print(f"  text {tag}: entries {counts[tag]}", file=out)
+
+
+def _label(root: str, name: str) -> str:
+    if name == ".":
+        return root
+    return f"{root.rstrip('/')}/{name}" if _is_url(root) else os.path.join(root, name)
+
+
+def _is_url(path: str) -> bool:
+    from tblog import _reader
+
+    return _reader.is_url(path)
 
 
 def cmd_summary(args: argparse.Namespace, out: IO[str]) -> int:
@@ -143,43 +210,110 @@ def cmd_summary(args: argparse.Namespace, out: IO[str]) -> int:
     status = 0
     for root in args.run_dirs:
         try:
-            for name, files in _runs(root):
-                label = root if name == "." else os.path.join(root, name)
-                _summarize(label, _read(files), out)
+            for name, reader in _runs(root):
+                _summarize(_label(root, name), _read(reader), out)
         except CommandError as exc:  # noqa: PERF203 - one line per bad RUN_DIR, then the next
             print(f"tblog summary: {exc}", file=sys.stderr)
             status = 1
     return status
 
 
-def _rows(runs: list[tuple[str, list[str]]]) -> Iterator[tuple[str, str, int, float, float]]:
-    for name, files in runs:
-        contents = _read(files)
-        for tag in sorted(contents.scalars):
-            for step, wall_time, value in contents.scalars[tag]:
-                yield name, tag, step, wall_time, value
+def _columns(
+    runs: list[tuple[str, _reader.RunReader]],
+) -> Iterator[tuple[str, list[str], Any, Any, Any]]:
+    """Per run: its name, and per point the tag, step, wall_time and value (tags sorted)."""
+    import numpy as np
+
+    for name, reader in runs:
+        scalars = _read(reader).scalars()
+        rank = np.argsort(np.argsort(np.array(scalars.tags, dtype=object), kind="stable"))
+        codes = rank.astype(np.int64)[scalars.tag] if len(scalars.tag) else scalars.tag
+        order = np.argsort(codes, kind="stable")
+        tags = [scalars.tags[i] for i in scalars.tag[order].tolist()]
+        yield name, tags, scalars.step[order], scalars.wall_time[order], scalars.value[order]
 
 
-def _write_rows(runs: list[tuple[str, list[str]]], fmt: str, target: IO[str]) -> int:
+def _write_rows(runs: list[tuple[str, _reader.RunReader]], fmt: str, target: IO[str]) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.writer(target)
         writer.writerow(["run", "tag", "step", "wall_time", "value"])
-        for row in _rows(runs):
-            writer.writerow([row[0], row[1], row[2], repr(row[3]), repr(row[4])])
-            count += 1
+        for run, tags, steps, walls, values in _columns(runs):
+            writer.writerows(
+                zip(
+                    itertools.repeat(run),
+                    tags,
+                    steps.tolist(),
+                    map(repr, walls.tolist()),
+                    map(repr, values.tolist()),
+                )
+            )
+            count += len(tags)
     else:
-        for run, tag, step, wall_time, value in _rows(runs):
-            record = {"run": run, "tag": tag, "step": step, "wall_time": wall_time}
-            record["value"] = value
-            target.write(json.dumps(record) + "\n")
-            count += 1
+        quoted: dict[str, str] = {}
+        for run, tags, steps, walls, values in _columns(runs):
+            head = '{"run": ' + json.dumps(run) + ', "tag": '
+            for tag, step, wall, value in zip(
+                tags, steps.tolist(), walls.tolist(), values.tolist(), strict=True
+            ):
+                name = quoted.get(tag) or quoted.setdefault(tag, json.dumps(tag))
+                target.write(
+                    f'{head}{name}, "step": {step}, "wall_time": {json.dumps(wall)}, '
+                    f'"value": {json.dumps(value)}}}\n'
+                )
+            count += len(tags)
     return count
+
+
+def _write_parquet(runs: list[tuple[str, _reader.RunReader]], output: str) -> int:
+    """Write every scalar to a Parquet file (run and tag as dictionary-encoded strings)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names, tags, steps, walls, values, run_codes = [], [], [], [], [], []
+    for i, (run, run_tags, step, wall, value) in enumerate(_columns(runs)):
+        names.append(run)
+        tags.extend(run_tags)
+        steps.append(step)
+        walls.append(wall)
+        values.append(value)
+        run_codes.append(np.full(len(step), i, dtype=np.int32))
+    table = pa.table(
+        {
+            "run": pa.DictionaryArray.from_arrays(
+                pa.array(np.concatenate(run_codes) if run_codes else [], pa.int32()),
+                pa.array(names, pa.string()),
+            ),
+            "tag": pa.array(tags, pa.string()).dictionary_encode(),
+            "step": pa.array(np.concatenate(steps) if steps else [], pa.int64()),
+            "wall_time": pa.array(np.concatenate(walls) if walls else [], pa.float64()),
+            "value": pa.array(np.concatenate(values) if values else [], pa.float64()),
+        }
+    )
+    pq.write_table(table, output)
+    return int(table.num_rows)
 
 
 def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
     """Write every scalar of the run(s) as rows: run, tag, step, wall_time, value."""
     runs = _runs(args.run_dir)  # before the output is opened: a bad input leaves no file behind
+    if args.format == "parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401 - only to say early that it is missing
+        except ModuleNotFoundError as exc:
+            msg = 'the parquet format needs pyarrow: pip install "tblog[parquet]"'
+            raise CommandError(msg) from exc
+        if not args.output:
+            msg = "the parquet format is binary: give the output file with -o FILE"
+            raise CommandError(msg)
+        try:
+            count = _write_parquet(runs, args.output)
+        except OSError as exc:
+            msg = f"{args.output}: {exc.strerror or exc}"
+            raise CommandError(msg) from exc
+        print(f"wrote {count} rows to {args.output}", file=sys.stderr)
+        return 0
     if not args.output:
         _write_rows(runs, args.format, out)
         return 0
@@ -191,6 +325,103 @@ def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
         raise CommandError(msg) from exc
     print(f"wrote {count} rows to {args.output}", file=sys.stderr)
     return 0
+
+
+# ---- watch: a live view of runs as they grow -------------------------------------------------
+
+
+class _Watch:
+    """The runs below some paths, re-read incrementally on every refresh."""
+
+    def __init__(self, roots: list[str], lines: int) -> None:
+        self.roots = roots
+        self.lines = lines
+        self._readers: dict[tuple[str, str], _reader.RunReader] = {}
+        self.problems = 0
+
+    def refresh(self) -> list[str]:
+        """Read what was added (records, files, runs) and return the frame to show."""
+        from tblog import _reader
+
+        frame: list[str] = []
+        self.problems = 0
+        for root in self.roots:
+            try:
+                _, runs = _reader.open_runs(root, [_reader.SCALARS, _reader.TEXT])
+            except (FileNotFoundError, ModuleNotFoundError) as exc:
+                frame.append(
+                    f"{root}: waiting ({_os_problem(exc) if isinstance(exc, OSError) else exc})"
+                )
+                self.problems += 1
+                continue
+            if not runs:
+                frame.append(f"{root}: waiting (no event files yet)")
+                continue
+            for name, fresh in runs:
+                reader = self._readers.setdefault((root, name), fresh)
+                frame.append(f"run {_label(root, name)}")
+                try:
+                    _read(reader)
+                except CommandError as exc:
+                    frame.append(f"  error: {exc}")
+                    self.problems += 1
+                    continue
+                frame.extend(self._run_lines(reader))
+        return frame
+
+    def _run_lines(self, reader: _reader.RunReader) -> list[str]:
+        rows = _tag_rows(reader.scalars())
+        texts = reader.texts()
+        lines = _table(rows) if rows else ["  (no scalars yet)"]
+        if texts.tag and self.lines:
+            newest = sorted(
+                zip(texts.wall_time, texts.step, texts.tag, texts.value, strict=True),
+                key=lambda item: item[0],
+            )[-self.lines :]
+            lines.append("  newest text:")
+            for wall, step, tag, text in newest:
+                clock = time.strftime("%H:%M:%S", time.localtime(wall))
+                lines.append(f"  {clock} {tag}@{step}: {_one_line(text)}")
+        return lines
+
+
+def _one_line(text: str) -> str:
+    """A text point on one line: a log line's Markdown code fence taken off."""
+    body = text.strip()
+    if body.startswith("```") and body.endswith("```"):
+        body = body.strip("`").strip("\n")
+    return " ".join(body.splitlines())
+
+
+def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
+    """Show the runs' tags (last/min/max, points, a sparkline) and newest text, refreshing.
+
+    On a terminal each refresh redraws the screen; otherwise each refresh prints the frame as
+    plain text. Ctrl-C ends the watch (exit status 0).
+    """
+    watch = _Watch(args.paths, args.lines)
+    terminal = out.isatty()
+    limit = 1 if args.once else args.max_refreshes
+    done = 0
+    try:
+        while True:
+            stamp = time.strftime("%H:%M:%S")
+            head = f"tblog watch: {stamp}, every {args.interval:g}s"
+            frame = [head + (" (Ctrl-C to quit)" if terminal else ""), *watch.refresh()]
+            if terminal:
+                size = shutil.get_terminal_size()
+                shown = [line[: size.columns] for line in frame[: max(size.lines - 1, 1)]]
+                out.write("\x1b[H\x1b[2J" + "\n".join(shown) + "\n")
+            else:
+                out.write("\n".join(frame) + "\n\n")
+            out.flush()
+            done += 1
+            if limit is not None and done >= limit:
+                return 1 if watch.problems else 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        out.write("\n")
+        return 0
 
 
 def _walltime(line: dict[str, Any]) -> float | None:
@@ -443,12 +674,25 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _positive_float(text: str) -> float:
+    """An argparse ``type`` accepting finite numbers > 0."""
+    try:
+        number = float(text)
+    except ValueError:
+        msg = f"invalid number: {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not (math.isfinite(number) and number > 0):
+        msg = f"must be a number > 0, got {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tblog`` argument parser and its sub-commands."""
     parser = argparse.ArgumentParser(
         prog="tblog",
         description="TensorBoard as a destination of Python's logging: demo, inspect, export, "
-        "and replay runs.",
+        "watch and replay runs.",
     )
     from tblog import __version__
 
@@ -481,14 +725,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="every scalar as CSV or JSON-lines rows",
+        help="every scalar as CSV, JSON-lines or Parquet rows",
         description="Export every scalar of the run(s) under RUN_DIR (or of one event file) "
         "as rows of run, tag, step, wall_time, value.",
     )
     export.add_argument("run_dir", metavar="RUN_DIR", help="run directory, runs root or event file")
-    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument(
+        "--format",
+        choices=["csv", "jsonl", "parquet"],
+        default="csv",
+        help='parquet needs pyarrow (pip install "tblog[parquet]") and -o (default: csv)',
+    )
     export.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
     export.set_defaults(func=cmd_export)
+
+    watch = commands.add_parser(
+        "watch",
+        help="a live view of runs that refreshes as they grow",
+        description="Watch TensorBoard runs as they are written: per run and tag the points, "
+        "step range, last, min and max value and a sparkline, and the newest text (log lines). "
+        "New records, event files and runs show up on the next refresh. On a terminal the "
+        "screen is redrawn; otherwise each refresh is printed as plain text. Ctrl-C quits.",
+    )
+    watch.add_argument(
+        "paths", nargs="+", metavar="PATH", help="run directory, runs root, event file or URL"
+    )
+    watch.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=2.0,
+        metavar="SECS",
+        help="seconds between refreshes (default: %(default)s)",
+    )
+    watch.add_argument(
+        "--lines",
+        type=_at_least(0),
+        default=5,
+        metavar="N",
+        help="newest text lines shown per run (default: %(default)s)",
+    )
+    stop = watch.add_mutually_exclusive_group()
+    stop.add_argument("--once", action="store_true", help="show one frame and exit")
+    stop.add_argument(
+        "--max-refreshes",
+        type=_at_least(1),
+        metavar="N",
+        help="exit after N refreshes (exit status 1 if a path could not be read)",
+    )
+    watch.set_defaults(func=cmd_watch)
 
     replay = commands.add_parser(
         "replay",

@@ -16,7 +16,6 @@ import pytest
 from tbread import event_files, read_run
 
 import tblog
-from tblog import _reader
 from tblog.cli import main, sparkline
 
 
@@ -44,10 +43,10 @@ def _make_runs(root: Path) -> None:
 
 
 def test_help_lists_every_command() -> None:
-    """``tblog --help`` names the four commands with a one-line description each."""
+    """``tblog --help`` names the five commands with a one-line description each."""
     result = _run_cli("--help")
     assert 0 == result.returncode
-    for command in ("demo", "summary", "export", "replay"):
+    for command in ("demo", "summary", "export", "watch", "replay"):
         assert command in result.stdout
     assert "usage: tblog" in result.stdout
 
@@ -167,8 +166,10 @@ def test_replay_of_a_missing_file_fails_clearly(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_reader_agrees_with_tensorboard_across_a_restore_with_purge(tmp_path: Path) -> None:
-    """The small reader of tblog shows what TensorBoard's loader shows, purges included."""
+def test_export_and_summary_agree_with_tensorboard_across_a_restore_with_purge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Export and summary show what TensorBoard's loader shows, purged points left out."""
     with tblog.setup("r", log_root=tmp_path / "l", runs_root=tmp_path / "r", console=False) as run:
         for step in range(20):
             run.scalar("loss", float(step), step)
@@ -180,10 +181,17 @@ def test_reader_agrees_with_tensorboard_across_a_restore_with_purge(tmp_path: Pa
     ) as again:
         for step in range(10, 15):
             again.scalar("loss", -float(step), step)
-    ours = _reader.read_run(run.run_path)
     theirs = read_run(run.run_path)
-    assert theirs.scalars["loss"] == [(s, v) for s, _, v in ours.scalars["loss"]]
-    assert {tag: [s for s, _ in points] for tag, points in theirs.texts.items()} == ours.texts
+    status, out, _ = _cli(capsys, "export", str(run.run_path), "--format", "jsonl")
+    assert 0 == status
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert theirs.scalars["loss"] == [(r["step"], r["value"]) for r in rows if r["tag"] == "loss"]
+    status, out, _ = _cli(capsys, "summary", str(run.run_path))
+    assert 0 == status
+    loss = next(line.split() for line in out.splitlines() if line.strip().startswith("loss "))
+    assert ["loss", "15", "0..14", "-14"] == loss[:4]
+    (text_tag,) = theirs.texts
+    assert f"  text {text_tag}: entries {len(theirs.texts[text_tag])}" in out.splitlines()
 
 
 def test_sparkline_scales_and_skips_non_finite() -> None:
@@ -470,3 +478,72 @@ def test_replay_of_a_directory_or_binary_log(
         assert 0 == status
         assert "3 lines, 0 points written" in out
         assert "2 bad lines" in out
+
+
+def test_export_parquet_matches_tensorboards_loader(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--format parquet: the same rows as csv, typed (step int64, values float64)."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    _make_runs(tmp_path / "runs")
+    output = tmp_path / "out.parquet"
+    status, _, err = _cli(
+        capsys, "export", str(tmp_path / "runs"), "--format", "parquet", "-o", str(output)
+    )
+    assert 0 == status
+    table = pq.read_table(output)
+    assert f"wrote {table.num_rows} rows to {output}\n" == err
+    assert ["run", "tag", "step", "wall_time", "value"] == table.column_names
+    assert "int64" == str(table.schema.field("step").type)
+    rows = list(
+        zip(*(table.column(c).to_pylist() for c in ("run", "tag", "step", "value")), strict=True)
+    )
+    expected = []
+    for run_name in ("a", "nested/b"):
+        data = read_run(tmp_path / "runs" / run_name)
+        for tag in sorted(data.scalars):
+            expected += [(run_name, tag, step, value) for step, value in data.scalars[tag]]
+    assert len(expected) == len(rows)
+    for (r1, t1, s1, v1), (r2, t2, s2, v2) in zip(expected, rows, strict=True):
+        assert (r1, t1, s1) == (r2, t2, s2)
+        assert v1 == v2 or (math.isnan(v1) and math.isnan(v2))
+
+
+def test_export_parquet_without_pyarrow_or_output_fails_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parquet needs pyarrow (the extra is named) and -o: one line each, exit 1, no file."""
+    _make_runs(tmp_path / "runs")
+    status, out, err = _cli(capsys, "export", str(tmp_path / "runs"), "--format", "parquet")
+    assert (1, "") == (status, out)
+    _one_error_line(err, "export", "-o FILE")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    output = tmp_path / "out.parquet"
+    status, _, err = _cli(
+        capsys, "export", str(tmp_path / "runs"), "--format", "parquet", "-o", str(output)
+    )
+    assert 1 == status
+    _one_error_line(err, "export", 'pip install "tblog[parquet]"')
+    assert not output.exists()
+
+
+def test_summary_and_export_read_an_fsspec_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A memory:// URL is read through fsspec like a local directory."""
+    fsspec = pytest.importorskip("fsspec")
+    _make_runs(tmp_path / "runs")
+    fs = fsspec.filesystem("memory")
+    for path in (tmp_path / "runs").rglob("*tfevents*"):
+        fs.pipe(f"/cli/{path.relative_to(tmp_path / 'runs').as_posix()}", path.read_bytes())
+    try:
+        status, remote, _ = _cli(capsys, "export", "memory://cli", "--format", "jsonl")
+        assert 0 == status
+        status, local, _ = _cli(capsys, "export", str(tmp_path / "runs"), "--format", "jsonl")
+        assert remote == local
+        status, out, _ = _cli(capsys, "summary", "memory://cli")
+        assert 0 == status
+        assert "run memory://cli/nested/b" in out.splitlines()
+    finally:
+        fs.rm("/cli", recursive=True)
