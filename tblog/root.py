@@ -652,7 +652,14 @@ def _open_run(run_path: RunPath, options: _Options, purge_step: int | None) -> R
     """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked."""
     first_events: list[Callable[[], Any]] = []
     seeds: dict[str, int] = {}
-    if purge_step is not None or (isinstance(run_path, Path) and run_path.exists()):
+    if isinstance(run_path, str):  # a run in object storage: read what it holds, if anything
+        try:
+            first_events, seeds = _resume_plan(run_path, purge_step)
+        except (OSError, ValueError) as exc:
+            if purge_step is not None:
+                msg = f"run_path {run_path!r} cannot be read to resume it: {exc}"
+                raise SetupError(msg) from exc
+    elif purge_step is not None or run_path.exists():
         first_events, seeds = _resume_plan(run_path, purge_step)
     run = _run.acquire(run_path, first_events=first_events, **options.writer)
     try:

@@ -380,3 +380,18 @@ def test_a_forked_child_uploads_its_own_sub_run(s3: S3Bucket, tmp_path: Path) ->
     child = read_s3_run(s3.url(f"runs/forked/child_{done.stdout.strip()}"), s3.env)
     assert list(range(30)) == child.steps("child")
     assert [(0, 1.0)] == read_s3_run(s3.url("runs/forked"), s3.env).scalars["parent"]
+
+
+def test_restore_purges_a_remote_run(tmp_path: Path) -> None:
+    """tblog.restore(purge_step=...) on memory://: stale points gone, steps continue."""
+    with tblog.setup("r", runs_root="memory://bucket/restore", log_root=tmp_path) as run:
+        for step in range(10):
+            run.scalar("loss", float(step), step)
+    assert isinstance(run.run_path, str)
+    assert run.log_file is not None
+    with tblog.restore(log_file=run.log_file, run_path=run.run_path, purge_step=5) as again:
+        for step in range(5, 8):
+            again.scalar("loss", -float(step), step)
+    data = _memory_run(run.run_path, tmp_path / "copy")
+    expected = [(s, float(s)) for s in range(5)] + [(s, -float(s)) for s in range(5, 8)]
+    assert expected == data.scalars["loss"]
