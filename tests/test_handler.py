@@ -10,7 +10,9 @@ import logging.handlers
 import math
 import pickle
 import queue
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -425,11 +427,28 @@ def test_structlog_payloads_cross_a_queue_handler(logdir: Path) -> None:
     """wrap_for_formatter + tblog.QueueHandler from dictConfig: points arrive as points."""
     structlog = pytest.importorskip("structlog")
     records = _PicklingQueue()
+    queue_config: dict[str, Any] = {"class": "tblog.QueueHandler", "queue": records}
+    if sys.version_info >= (3, 12):  # dictConfig then builds the QueueListener itself
+        queue_config["handlers"] = ["tb"]
     logging.config.dictConfig(
         {
             "version": 1,
             "disable_existing_loggers": False,
-            "handlers": {"q": {"class": "tblog.QueueHandler", "queue": records}},
+            "formatters": {
+                "kv": {
+                    "()": "structlog.stdlib.ProcessorFormatter",
+                    "processor": structlog.processors.KeyValueRenderer(),
+                }
+            },
+            "handlers": {
+                "tb": {
+                    "class": "tblog.TensorBoardHandler",
+                    "logdir": str(logdir),
+                    "text_tag": "logs",
+                    "formatter": "kv",
+                },
+                "q": queue_config,
+            },
             "loggers": {"sl.queue": {"handlers": ["q"], "level": "INFO", "propagate": False}},
         }
     )
@@ -446,11 +465,11 @@ def test_structlog_payloads_cross_a_queue_handler(logdir: Path) -> None:
         {}["boom"]
     except KeyError:
         log.exception("failed")
-    handler = tblog.TensorBoardHandler(logdir, text_tag="logs")
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(processor=structlog.processors.KeyValueRenderer())
-    )
-    listener = logging.handlers.QueueListener(records, handler)
+    handler = logging._handlers["tb"]  # type: ignore[attr-defined]
+    if sys.version_info >= (3, 12):
+        listener = logging._handlers["q"].listener  # type: ignore[attr-defined]
+    else:
+        listener = logging.handlers.QueueListener(records, handler)
     listener.start()
     listener.stop()
     handler.close()

@@ -319,7 +319,8 @@ def test_many_threads_in_a_fork_child_start_one_writer(tmp_path: Path) -> None:
     done = _run_script(
         tmp_path,
         """
-        import logging, os, sys, threading, time, tblog
+        import logging, os, sys, threading, time, warnings, tblog
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: forking with threads
         init = threading.Thread.__init__
         def slow_init(self, *args, **kwargs):  # widen the window in which two could start
             if kwargs.get("name", "").startswith("tblog-writer"):
