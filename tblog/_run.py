@@ -392,6 +392,7 @@ class Run:
             return
         if timeout is None:
             timeout = self.timeout_secs
+        deadline = time.monotonic() + timeout  # for the thread and the sink together
         self.closed = True
         self._crowded_at = 0  # later puts go through _crowded(), which counts them dropped
         self._stopping = True
@@ -406,7 +407,7 @@ class Run:
                     f"{left} queued points were not written"
                 )
                 return  # the thread still owns the file; it is a daemon and ends with the process
-        self._sink.close(time.monotonic() + timeout)
+        self._sink.close(deadline)
         if _exiting:
             self._write_late()
 
