@@ -18,7 +18,13 @@ README = ROOT / "README.md"
 pytestmark = pytest.mark.slow
 
 #: Optional packages a block needs, recognised by what the block contains.
-NEEDS = {"structlog": "structlog", "torch": "torch", "add_image": "PIL", ".image(": "PIL"}
+NEEDS = {
+    "structlog": "structlog",
+    "torch": "torch",
+    "add_image": "PIL",
+    ".image(": "PIL",
+    "read_scalars": "pandas",
+}
 #: The tags a block names: ``"tag": "loss"`` in an ``extra`` dict or ``tag="loss"`` in a call.
 TAG = re.compile(r"""(?:"tag":\s*|\btag=)"([^"]+)\"""")
 

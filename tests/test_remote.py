@@ -33,6 +33,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+#: Python 3.12 refuses new threads during interpreter shutdown, which the store's client needs
+#: for a first upload at exit: there the segment stays in the spool (README says so).
+_EXIT_UPLOADS = pytest.mark.skipif(
+    sys.version_info[:2] == (3, 12), reason="Python 3.12 starts no threads at exit"
+)
+
+
 @pytest.fixture(autouse=True)
 def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test spools into its own directory."""
@@ -325,6 +332,7 @@ def test_exit_with_the_store_down_names_the_spool(
     assert list(range(50)) == read_s3_run(url, s3.env).steps("x")
 
 
+@_EXIT_UPLOADS
 def test_a_script_that_just_exits_uploads_its_run(s3: S3Bucket, tmp_path: Path) -> None:
     """Log to s3:// and exit without closing: the run is in the bucket, nothing left spooled."""
     script = tmp_path / "plain.py"
@@ -349,6 +357,7 @@ def test_a_script_that_just_exits_uploads_its_run(s3: S3Bucket, tmp_path: Path) 
     assert list(range(20)) == read_s3_run(s3.url("runs/plain"), s3.env).steps("x")
 
 
+@_EXIT_UPLOADS
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_uploads_its_own_sub_run(s3: S3Bucket, tmp_path: Path) -> None:
     """After fork, the child opens its own store client and uploads its sub-run child_<pid>."""
