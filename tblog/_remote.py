@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tblog._report import report
-from tblog._sink import EVENT_PREFIX, event_file_name, fitting
+from tblog._sink import EVENT_PREFIX, create_event_file, event_file_name, fitting
 
 DEFAULT_REMOTE_MAX_BYTES = 64 * 2**20  # one PUT each (s3fs sends up to 100 MiB in one)
 TARGET_FILE = "target"  # in a spool directory: the URL its segments belong to
@@ -453,15 +453,7 @@ class RemoteSegments:
             name = event_file_name(self._newest, lambda _: False)
             local = os.path.join(self._spool, name)
             header = self._header(self._first)
-            fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                if os.write(fd, header) != len(header):
-                    raise OSError(28, "short write of the segment header")  # noqa: TRY301
-            except OSError:
-                os.close(fd)
-                with contextlib.suppress(OSError):
-                    os.remove(local)
-                raise
+            fd = create_event_file(local, header)
         except OSError as exc:
             self._spool_failed(exc)
             return False

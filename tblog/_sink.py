@@ -57,6 +57,24 @@ def fitting(data: bytes | memoryview, room: int) -> int:
     return offset
 
 
+def create_event_file(path: str, header: bytes) -> int:
+    """Create ``path`` exclusively with its header records; return the descriptor.
+
+    Raises:
+        OSError: It cannot be created or its header not written whole (nothing is left then).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        if os.write(fd, header) != len(header):
+            raise OSError(28, "short write of the file header")  # noqa: TRY301
+    except OSError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        raise
+    return fd
+
+
 class EventSink(Protocol):
     """Where the writer thread puts whole framed records; only the writer thread calls it."""
 
@@ -211,15 +229,7 @@ class LocalFile:
             taken = set(names)
             path = os.path.join(self.logdir, event_file_name(newest, taken.__contains__))
             header = self._header(not self._opened)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                if os.write(fd, header) != len(header):
-                    raise OSError(28, "short write of the file header")  # noqa: TRY301
-            except OSError:
-                os.close(fd)
-                with contextlib.suppress(OSError):
-                    os.remove(path)
-                raise
+            fd = create_event_file(path, header)
         except OSError as exc:
             self.errors += 1
             if not self._failing:

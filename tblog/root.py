@@ -577,6 +577,25 @@ def _check_options(
     return _Options(_check_level(level), formatter, console, text_tag, writer)
 
 
+def _writer_options(
+    flush_secs: Any,
+    timeout_secs: Any,
+    upload_secs: Any,
+    max_bytes: Any,
+    storage_options: Any,
+    spool_dir: Any,
+) -> dict[str, Any]:
+    """The run's writer options that setup() and restore() take, by name."""
+    return {
+        "flush_secs": flush_secs,
+        "timeout_secs": timeout_secs,
+        "upload_secs": upload_secs,
+        "max_bytes": max_bytes,
+        "storage_options": storage_options,
+        "spool_dir": spool_dir,
+    }
+
+
 def _check_level(level: Any) -> int:
     if isinstance(level, int) and not isinstance(level, bool):
         return level
@@ -775,14 +794,9 @@ def setup(
         fmt=fmt,
         console=console,
         text_tag=text_tag,
-        writer={
-            "flush_secs": flush_secs,
-            "timeout_secs": timeout_secs,
-            "upload_secs": upload_secs,
-            "max_bytes": max_bytes,
-            "storage_options": storage_options,
-            "spool_dir": spool_dir,
-        },
+        writer=_writer_options(
+            flush_secs, timeout_secs, upload_secs, max_bytes, storage_options, spool_dir
+        ),
         roots={"log_root": log_root},
         run_roots={"runs_root": runs_root},
     )
@@ -948,14 +962,9 @@ def restore(
         fmt=fmt,
         console=console,
         text_tag=text_tag,
-        writer={
-            "flush_secs": flush_secs,
-            "timeout_secs": timeout_secs,
-            "upload_secs": upload_secs,
-            "max_bytes": max_bytes,
-            "storage_options": storage_options,
-            "spool_dir": spool_dir,
-        },
+        writer=_writer_options(
+            flush_secs, timeout_secs, upload_secs, max_bytes, storage_options, spool_dir
+        ),
         roots={"log_file": log_file},
         run_roots={"run_path": run_path},
     )
