@@ -20,6 +20,7 @@ from tblog._remote import RemoteSegments, is_url, join, local_path, open_store
 from tblog._report import Once, report
 from tblog._sink import EventSink, LocalFile
 from tblog._step import STEP
+from tblog._values import MAX_STEP
 
 DEFAULT_FLUSH_SECS = 1.0
 DEFAULT_MAX_QUEUE = 200_000
@@ -28,6 +29,7 @@ DEFAULT_TIMEOUT_SECS = 10.0
 DEFAULT_UPLOAD_SECS = 30.0
 
 _WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
+_WAIT_MAX = threading.TIMEOUT_MAX  # the longest wait a lock or thread join accepts
 _CHUNK = 4096  # points encoded per write() call
 
 _registry: dict[str, Run] = {}
@@ -39,6 +41,7 @@ _exit_hook_installed = False
 _early_exit_hook_installed = False
 _exiting = False  # set by the exit hook: runs closed by it write later points synchronously
 _late: list[Run] = []  # runs writing synchronously after the exit hook
+_forked: dict[str, str] = {}  # in a forked child: the parent's run directory -> the child's
 _mp_finalizer_pid = 0  # the multiprocessing child process that has its exit finalizer
 
 
@@ -97,15 +100,17 @@ def check_options(
     if spool_dir is not None and not isinstance(spool_dir, (str, os.PathLike)):
         msg = f"spool_dir must be a path, got {spool_dir!r}"
         raise TypeError(msg)
-    for name, value, low, strict in (
-        ("flush_secs", flush_secs, 0.0, True),
-        ("block_secs", block_secs, 0.0, False),
-        ("timeout_secs", timeout_secs, 0.0, True),
-        ("upload_secs", upload_secs, 0.0, True),
+    for name, value, strict in (
+        ("flush_secs", flush_secs, True),
+        ("block_secs", block_secs, False),  # math.inf: wait as long as it takes (a batch job)
+        ("timeout_secs", timeout_secs, True),
+        ("upload_secs", upload_secs, True),
     ):
         number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        if number is None or math.isnan(number) or (number <= low if strict else number < low):
-            msg = f"{name} must be a number {'>' if strict else '>='} {low:g}, got {value!r}"
+        bounded = strict and number is not None and 0 < number <= _WAIT_MAX
+        if number is None or math.isnan(number) or (not bounded if strict else number < 0):
+            rule = f"> 0 and at most {_WAIT_MAX:g}" if strict else ">= 0"
+            msg = f"{name} must be a number {rule}, got {value!r}"
             raise ValueError(msg)
     if not isinstance(max_queue, int) or isinstance(max_queue, bool) or max_queue < 1:
         msg = f"max_queue must be an int >= 1, got {max_queue!r}"
@@ -183,6 +188,9 @@ class Run:
         self._wake = threading.Event()
         self._stopping = False
         self._stalled = False  # a full queue already made one call wait in vain
+        self._progress = 0  # batches the writer finished; a stuck writer does not move it
+        self._stuck_at: int | None = None  # _progress when a flush last waited in vain
+        self._closed_done = threading.Event()  # set when close() finished (or gave up)
         self.warn_once = Once()  # report a problem of this run once
         self._first_events = list(first_events)
         self._scalars = ScalarEncoder()
@@ -277,6 +285,9 @@ class Run:
                     step = STEP.get()
                 if step is None:
                     step = self._next.get(tag, 0)
+                    if step > MAX_STEP:
+                        self._step_overflow(tag)
+                        return -1
             self._next[tag] = step + 1
             queue.append((kind, tag, payload, step, walltime))
         return step
@@ -296,8 +307,20 @@ class Run:
                 step = given
                 if step is None:
                     step = context_step if context_step is not None else nxt.get(tag, 0)
+                    if step > MAX_STEP:
+                        self._step_overflow(tag)
+                        continue
                 nxt[tag] = step + 1
                 queue.append((kind, tag, payload, step, now if walltime is None else walltime))
+
+    def _step_overflow(self, tag: str) -> None:
+        """A counted step past 2**63 - 1 (TensorBoard would show it negative): drop, say so."""
+        self.dropped += 1
+        self.warn_once(
+            f"step-overflow:{tag}",
+            f"the counted step of tag {tag!r} passed 2**63 - 1, the largest step TensorBoard "
+            "shows; its points without a step are dropped",
+        )
 
     def put_event(self, build: Any) -> None:
         """Queue a raw Event builder (file-level events such as a purge's SessionLog)."""
@@ -365,8 +388,11 @@ class Run:
             before, so drops of earlier points make its flush fail), or None on timeout or a
             dead writer thread.
         """
-        if self.closed:
-            return self.dropped
+        limit = self.timeout_secs if timeout is None else timeout
+        if self.closed:  # another thread may still be closing: its close is this flush's
+            return self.dropped if self._closed_done.wait(min(limit, _WAIT_MAX)) else None
+        if self._stuck_at is not None and self._stuck_at == self._progress:
+            return None  # an earlier flush timed out and the writer has not moved since
         thread = self._thread
         if thread is None:
             self._start_thread()
@@ -374,11 +400,12 @@ class Run:
         marker = _FlushMarker()
         self._queue.append((FLUSH, "", marker, 0, 0.0))
         self._wake.set()
-        deadline = time.monotonic() + (self.timeout_secs if timeout is None else timeout)
+        deadline = time.monotonic() + limit
         while not marker.done.wait(0.1):
             if thread is None or not thread.is_alive():
                 break
             if time.monotonic() >= deadline:
+                self._stuck_at = self._progress
                 return None
         return marker.dropped if marker.written else None
 
@@ -392,24 +419,30 @@ class Run:
             return
         if timeout is None:
             timeout = self.timeout_secs
+        if self._stuck_at is not None and self._stuck_at == self._progress:
+            timeout = 0.0  # a flush already waited in vain: do not wait a second time
         deadline = time.monotonic() + timeout  # for the thread and the sink together
         self.closed = True
         self._crowded_at = 0  # later puts go through _crowded(), which counts them dropped
         self._stopping = True
         self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if thread.is_alive():
-                left = sum(1 for item in self._queue if item[0] != FLUSH)
-                report(
-                    f"gave up waiting for the writer of {self.logdir} after {timeout:g}s; "
-                    f"{left} queued points were not written"
-                )
-                return  # the thread still owns the file; it is a daemon and ends with the process
-        self._sink.close(deadline)
-        if _exiting:
-            self._write_late()
+        try:
+            thread = self._thread
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(min(timeout, _WAIT_MAX))
+                if thread.is_alive():
+                    left = sum(1 for item in self._queue if item[0] != FLUSH)
+                    report(
+                        f"gave up waiting for the writer of {self.logdir} after {timeout:g}s; "
+                        f"{left} queued points were not written"
+                    )
+                    return  # the thread still owns the file; a daemon, it ends with the process
+                self._drain()  # points put while the thread was stopping (the check raced)
+            self._sink.close(deadline)
+            if _exiting:
+                self._write_late()
+        finally:
+            self._closed_done.set()
 
     def _write_late(self) -> None:
         """Write every later point on the calling thread (after the exit hook: no new threads)."""
@@ -425,14 +458,22 @@ class Run:
     # ---- writer thread --------------------------------------------------------------------
 
     def _start_thread(self) -> None:
-        """Start the writer thread unless one runs (many threads may ask at once after fork)."""
+        """Start the writer thread unless one runs (many threads may ask at once after fork).
+
+        Where no thread can start (Python 3.12 during interpreter shutdown: a run opened by an
+        exit hook), points are written on the calling thread instead.
+        """
         with self._thread_lock:
             if self._thread is not None or self.late:
                 return
             thread = threading.Thread(
                 target=self._loop, name=f"tblog-writer:{os.path.basename(self.logdir)}", daemon=True
             )
-            thread.start()
+            try:
+                thread.start()
+            except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                self._write_late()
+                return
             self._thread = thread
             self._crowded_at = min(_WAKE_AT, self.max_queue)
 
@@ -443,6 +484,7 @@ class Run:
                 self._wake.clear()
                 stopping = self._stopping
                 self._drain()
+                self._progress += 1  # the writer moves (a stuck one hangs inside a write)
                 self._sink.check()
                 if stopping and not self._queue:
                     break
@@ -530,6 +572,7 @@ class Run:
             self.written += count
         else:
             self.dropped += count
+        self._progress += 1
 
     # ---- fork -----------------------------------------------------------------------------
 
@@ -571,6 +614,8 @@ def acquire(logdir: str | os.PathLike[str] | None = None, **options: Any) -> Run
     global _exit_hook_installed
     check_options(**{k: v for k, v in options.items() if k != "first_events"})
     key = run_key(logdir if logdir is not None else default_logdir())
+    while key in _forked:  # a run of a parent (or grandparent) process: this child's sub-run
+        key = _forked[key]
     with _registry_lock:
         run = _registry.get(key)
         if run is None or (run.closed and not run.late):
@@ -627,7 +672,10 @@ def close_all(timeout: float | None = None) -> None:
         timeout = max((run.timeout_secs for run in runs), default=DEFAULT_TIMEOUT_SECS)
     deadline = time.monotonic() + timeout
     for run in runs:
-        run.close(max(0.0, deadline - time.monotonic()))
+        try:
+            run.close(max(0.0, deadline - time.monotonic()))
+        except Exception as exc:  # noqa: BLE001, PERF203 - one run's failure must not cost the others
+            report(f"closing {run.logdir} failed: {type(exc).__name__}: {exc}")
 
 
 def _exit_hook() -> None:
@@ -689,8 +737,16 @@ def _after_fork_in_parent() -> None:
 def _after_fork_in_child() -> None:
     global _registry_lock
     _registry_lock = threading.Lock()
-    for run in _registry.values():
+    runs = list(_registry.values())
+    _registry.clear()
+    for run in runs:
+        parent = run.key
         run._reset_in_child()
+        # The parent's directory means the child's sub-run from now on, also to a handler the
+        # child makes again (a dictConfig run in the child): it never writes the parent's run.
+        run.key = _forked[parent] = run.logdir
+        _counters[run.key] = run._next
+        _registry[run.key] = run
 
 
 if hasattr(os, "register_at_fork"):

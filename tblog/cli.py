@@ -9,6 +9,7 @@ import itertools
 import json
 import math
 import os
+import re
 import reprlib
 import shutil
 import sys
@@ -55,6 +56,17 @@ def sparkline(values: Sequence[float], width: int = 24) -> str:
 
 def _number(value: float) -> str:
     return f"{value:.6g}"
+
+
+def _same_file(output: str, source: str) -> bool:
+    """True if ``output`` is ``source`` or one of the event files below it (local paths)."""
+    from tblog import _reader
+
+    if _reader.is_url(source) or not os.path.exists(output):
+        return False
+    target = os.path.realpath(output)
+    root = os.path.realpath(source)
+    return target == root or (os.path.isdir(root) and target.startswith(root + os.sep))
 
 
 def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
@@ -298,6 +310,9 @@ def _write_parquet(runs: list[tuple[str, _reader.RunReader]], output: str) -> in
 def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
     """Write every scalar of the run(s) as rows: run, tag, step, wall_time, value."""
     runs = _runs(args.run_dir)  # before the output is opened: a bad input leaves no file behind
+    if args.output and _same_file(args.output, args.run_dir):
+        msg = f"{args.output}: the output would overwrite the run it exports"
+        raise CommandError(msg)
     if args.format == "parquet":
         try:
             import pyarrow.parquet  # noqa: F401 - only to say early that it is missing
@@ -445,8 +460,11 @@ def _walltime(line: dict[str, Any]) -> float | None:
                 raise ValueError(msg)
             return seconds
         try:
-            parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except (AttributeError, ValueError):
+            # "," before the fraction: logging's asctime, which Python 3.10 does not parse
+            parsed = datetime.datetime.fromisoformat(
+                re.sub(r"(\d\d:\d\d:\d\d),(\d)", r"\1.\2", value).replace("Z", "+00:00")
+            )
+        except (AttributeError, TypeError, ValueError):
             msg = f"unparseable timestamp {shown} in key {key!r}"
             raise ValueError(msg) from None
         try:
@@ -593,7 +611,7 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
                     points += len(found)
                 if errors:
                     bad.append((number, "; ".join(e.reason for e in errors)))
-            writer.flush()  # waits while the writer thread lives; written counts what it did
+            writer.flush(timeout=math.inf)  # a batch job: wait for a slow disk, then count
             written = writer.stats.written
             progress.finish()
     dropped = points - written
@@ -622,6 +640,9 @@ def cmd_demo(args: argparse.Namespace, out: IO[str]) -> int:
     from tblog._demo import main as demo
 
     del out
+    if "://" in args.logdir:
+        msg = f"{args.logdir}: the demo writes a local run; give a local --logdir"
+        raise CommandError(msg)
     _make_dir(args.logdir)
     demo(args.logdir, args.epochs)
     return 0

@@ -6,6 +6,8 @@ import copy
 import logging
 import logging.handlers
 import os
+import pickle
+import queue
 import string
 import sys
 from collections.abc import Mapping
@@ -299,7 +301,9 @@ class QueueHandler(logging.handlers.QueueHandler):
     travelling in ``record.msg`` (structlog's ``ProcessorFormatter.wrap_for_formatter``) into
     text. This one passes such a dict on as it is (an exception in it rendered under
     ``"exception"``, as structlog's ``format_exc_info`` does, since tracebacks do not pickle);
-    other records are prepared as the stdlib does, their ``extra`` payload kept.
+    other records are prepared as the stdlib does, their ``extra`` payload kept. A dict that
+    cannot be pickled (a lock, a lambda) on a queue to another process goes as the stdlib's
+    text instead of being lost.
     ``tblog.log_to_queue`` installs it; in ``dictConfig`` use
     ``{"class": "tblog.QueueHandler", "queue": "ext://your_module.queue"}``.
 
@@ -320,6 +324,11 @@ class QueueHandler(logging.handlers.QueueHandler):
             exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
         if isinstance(exc_info, tuple) and exc_info[0] is not None:
             event["exception"] = logging.Formatter().formatException(exc_info)
+        if not isinstance(self.queue, queue.Queue):  # it crosses processes: it must pickle
+            try:
+                pickle.dumps(event)
+            except Exception:  # noqa: BLE001 - any unpicklable value: send text, as stdlib does
+                return super().prepare(record)
         record = copy.copy(record)
         record.msg = event
         record.args = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,7 @@ class TensorBoardProcessor:
 
     def _init_state(self) -> None:
         self._lock = threading.Lock()
+        self._pid = os.getpid()  # a fork while another thread held the lock: a new one
         self._run: _run.Run | None = None
         self._target: str | None = None
         self._report = Once()
@@ -92,6 +94,8 @@ class TensorBoardProcessor:
         target = self.logdir if self.logdir is not None else _run.active_logdir()
         run = self._run
         if run is None or target != self._target:
+            if self._pid != os.getpid():
+                self._lock, self._pid = threading.Lock(), os.getpid()
             with self._lock:
                 if self._run is None or target != self._target:
                     old = self._run
@@ -175,6 +179,8 @@ class TensorBoardProcessor:
 
     def close(self) -> None:
         """Release the processor's share of the run; it reopens if more events come."""
+        if self._pid != os.getpid():
+            self._lock, self._pid = threading.Lock(), os.getpid()
         with self._lock:
             run, self._run, self._target = self._run, None, None
         if run is not None:

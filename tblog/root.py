@@ -44,6 +44,16 @@ _lock = threading.RLock()
 _active: RootLogger | None = None
 
 
+def _new_lock_in_child() -> None:
+    """A fork while another thread held the lock (inside close()) must not hang the child."""
+    global _lock
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def get_default_log_name(run_name: str) -> str:
     """Return the default name of a run's file log and run directory: ``<run_name>_<stamp>``.
 
@@ -801,8 +811,9 @@ def setup(
         run_roots={"runs_root": runs_root},
     )
     rank = get_rank()
-    claimed: list[Path] = []
     runs = _location(runs_root)
+    new_dirs = _missing_dirs(Path(log_root), runs)  # removed again if setup fails
+    claimed: list[Path] = []
     name = log_name or _shared_log_name(run_name, Path(log_root), runs, rank, claimed, options)
     log_file = Path(log_root) / (f"{name}.log" if rank == 0 else f"{name}.rank{rank}.log")
     run_path: RunPath | None = _location(runs_root, name)
@@ -813,7 +824,7 @@ def setup(
     try:
         return _install(log_file=log_file, run_path=run_path, rank=rank, options=options)
     except BaseException:
-        _unclaim(claimed)
+        _unclaim(claimed + new_dirs)
         raise
 
 
@@ -902,6 +913,19 @@ def _remote_run_exists(url: str, options: _Options) -> bool:
         return False
 
 
+def _missing_dirs(*paths: RunPath | None) -> list[Path]:
+    """The local directories on the way to ``paths`` that do not exist yet, deepest first."""
+    missing: list[Path] = []
+    for path in paths:
+        if not isinstance(path, Path):
+            continue
+        for directory in (path, *path.parents):
+            if directory.exists():
+                break
+            missing.append(directory)
+    return sorted(set(missing), key=lambda p: len(p.parts), reverse=True)
+
+
 def _unclaim(claimed: list[Path]) -> None:
     """Remove a claimed file log and run directory again if nothing was written into them."""
     for path in claimed:
@@ -968,13 +992,19 @@ def restore(
         roots={"log_file": log_file},
         run_roots={"run_path": run_path},
     )
-    return _install(
-        log_file=Path(log_file),
-        run_path=_location(run_path) if run_path is not None else None,
-        rank=get_rank(),
-        options=options,
-        purge_step=checked,
-    )
+    location = _location(run_path) if run_path is not None else None
+    new_dirs = _missing_dirs(Path(log_file).parent, location)
+    try:
+        return _install(
+            log_file=Path(log_file),
+            run_path=location,
+            rank=get_rank(),
+            options=options,
+            purge_step=checked,
+        )
+    except BaseException:
+        _unclaim(new_dirs)
+        raise
 
 
 def log_to_queue(queue: Any, level: int | str = logging.NOTSET) -> Any:
