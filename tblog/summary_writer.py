@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import io
 import json
 import os
 import re
@@ -381,6 +382,33 @@ class SummaryWriter(RunWriter):
             rescale=rescale,
         )
 
+    def add_audio(
+        self,
+        tag: str,
+        snd_tensor: Any,
+        global_step: int | None = None,
+        sample_rate: int = 44100,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a mono clip of samples in [-1, 1] (clipped), as 16-bit WAV; needs no soundfile.
+
+        Raises:
+            ValueError: The samples are not one-dimensional, a bad sample rate, tag or step.
+        """
+        run = self._live()
+        checked = check_tag(tag)
+        samples = snapshot(snd_tensor).squeeze()
+        if samples.ndim != 1:
+            msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
+            raise ValueError(msg)
+        if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or sample_rate < 1:
+            msg = f"sample_rate must be an int >= 1, got {sample_rate!r}"
+            raise ValueError(msg)
+        import wave  # here, not on the writer thread: a fork never catches it mid-import
+
+        build = functools.partial(_audio_summary, wave, checked, samples, sample_rate)
+        run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
+
     def add_tensor(
         self, tag: str, tensor: Any, global_step: int | None = None, walltime: float | None = None
     ) -> None:
@@ -592,6 +620,28 @@ def _scalar_summary(
     else:
         tensor = TensorProto(dtype="DT_FLOAT", float_val=[value])
     return Summary(value=[Summary.Value(tag=tag, tensor=tensor, metadata=metadata)])
+
+
+def _audio_summary(wave: Any, tag: str, samples: Any, sample_rate: int) -> Any:
+    """An audio Summary of mono samples as 16-bit PCM WAV (what torch writes)."""
+    import numpy as np
+    from tensorboardX.proto.summary_pb2 import Summary
+
+    pcm = (np.clip(samples, -1, 1) * np.iinfo(np.int16).max).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm.tobytes())
+    audio = Summary.Audio(
+        sample_rate=sample_rate,
+        num_channels=1,
+        length_frames=len(pcm),
+        encoded_audio_string=buffer.getvalue(),
+        content_type="audio/wav",
+    )
+    return Summary(value=[Summary.Value(tag=tag, audio=audio)])
 
 
 _DTYPES = {
