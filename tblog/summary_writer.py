@@ -115,6 +115,7 @@ class SummaryWriter(RunWriter):
         self._metadata: tuple[int | None, float | None] | None = None
         self._charted: dict[str, frozenset[str]] = {}  # add_scalars keys already in the layout
         self._tbx = None
+        self._reopening = threading.Lock()
         if self._null:
             self._hold(cast("_run.Run", _NullRun(_run.run_key(self._given))))
         else:
@@ -139,11 +140,14 @@ class SummaryWriter(RunWriter):
         """The run; after ``close()`` a call reopens this writer's share, as tensorboardX does."""
         run = self._run
         if run is None:
-            if self._null:
-                run = cast("_run.Run", _NullRun(self._logdir))
-            else:
-                run = _run.acquire(self._logdir, **self._options)
-            self._hold(run)
+            with self._reopening:  # two threads writing after close() take one share
+                run = self._run
+                if run is None:
+                    if self._null:
+                        run = cast("_run.Run", _NullRun(self._logdir))
+                    else:
+                        run = _run.acquire(self._logdir, **self._options)
+                    self._hold(run)
         return run
 
     def _when(self, global_step: Any, walltime: Any) -> tuple[int | None, float | None]:
@@ -689,8 +693,12 @@ def _check_domains(
         msg = "hparam_domain_discrete must be a mapping of hparam names to lists of values"
         raise TypeError(msg)
     for key, values in domains.items():
-        kind = type(hparam_dict[key]) if key in hparam_dict else None
-        if kind is None or not isinstance(values, list) or not all(type(v) is kind for v in values):
+        if key not in hparam_dict or not isinstance(values, list):
+            fits = False
+        else:
+            kind = type(hparam_dict[key])
+            fits = all(isinstance(value, kind) for value in values)
+        if not fits:
             msg = f"hparam_domain_discrete[{key!r}] must list values of hparam_dict[{key!r}]'s type"
             raise TypeError(msg)
     return {key: list(values) for key, values in domains.items()}
