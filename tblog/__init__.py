@@ -25,6 +25,7 @@ from tblog.root import (
     restore,
     setup,
 )
+from tblog.summary_writer import SummaryWriter
 from tblog.writer import RunWriter, WriterStats, get_writer
 
 try:
@@ -37,6 +38,7 @@ __all__ = [
     "RootLogger",
     "RunWriter",
     "SetupError",
+    "SummaryWriter",
     "TblogError",
     "TensorBoardAdapter",
     "TensorBoardHandler",

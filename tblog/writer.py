@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -113,10 +113,18 @@ class RunWriter:
             storage_options=storage_options,
             spool_dir=spool_dir,
         )
+        self._tbx: Any = None  # a tensorboardX SummaryWriter on this run, made on first use
+        self._hold(run)
+
+    def _hold(self, run: _run.Run) -> None:
+        """Make ``run`` (one reference already taken) this writer's share of the run."""
         self._run: _run.Run | None = run
         self._logdir = run.logdir
         self._dropped_seen = run.dropped  # flush() fails when points were dropped since
-        self._tbx: Any = None  # a tensorboardX SummaryWriter on this run, made on first use
+
+    def _when(self, global_step: Any, walltime: Any) -> tuple[int | None, float | None]:
+        """Return a call's checked step and walltime (None: resolved later); raise naming them."""
+        return check_step(global_step), check_walltime(walltime)
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -190,7 +198,7 @@ class RunWriter:
             return
         run = self._live()
         kind, value = classify(scalar_value, "scalar")
-        run.put(kind, check_tag(tag), value, check_step(global_step), check_walltime(walltime))
+        run.put(kind, check_tag(tag), value, *self._when(global_step, walltime))
 
     def add_scalars(
         self,
@@ -208,8 +216,7 @@ class RunWriter:
         """
         run = self._live()
         prefix = check_tag(main_tag)
-        step = check_step(global_step)
-        wall = check_walltime(walltime)
+        step, wall = self._when(global_step, walltime)
         if not isinstance(tag_scalar_dict, Mapping):
             msg = f"tag_scalar_dict must be a mapping, got {type(tag_scalar_dict).__name__}"
             raise TypeError(msg)
@@ -237,8 +244,7 @@ class RunWriter:
         if not isinstance(text_string, str):
             msg = f"text_string must be a str, got {type(text_string).__name__}"
             raise TypeError(msg)
-        step, wall = check_step(global_step), check_walltime(walltime)
-        run.put(TEXT, check_tag(tag), text_string, step, wall)
+        run.put(TEXT, check_tag(tag), text_string, *self._when(global_step, walltime))
 
     def add_histogram(
         self,
@@ -269,8 +275,7 @@ class RunWriter:
             HISTOGRAM,
             check_tag(tag),
             (array, bins, max_bins),
-            check_step(global_step),
-            check_walltime(walltime),
+            *self._when(global_step, walltime),
         )
 
     def add_image(
@@ -296,7 +301,7 @@ class RunWriter:
         # Built on the writer thread: PNG encoding is not the caller's work.
         checked = check_tag(tag)
         build = functools.partial(summary.image, checked, snapshot(img_tensor), 1, dataformats)
-        run.put(SUMMARY, checked, build, check_step(global_step), check_walltime(walltime))
+        run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_hparams(
         self,
@@ -317,16 +322,26 @@ class RunWriter:
             WriterClosedError: The writer is closed.
         """
         del name
+        self._add_hparams(hparam_dict, metric_dict, global_step, hparams_summaries)
+
+    def _add_hparams(
+        self,
+        hparam_dict: Mapping[str, Any],
+        metric_dict: Mapping[str, Any],
+        global_step: int | None,
+        build: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Any, Any, Any]],
+    ) -> None:
+        """Write the (experiment, start, end) summaries ``build`` makes, then the metrics."""
         run = self._live()
         if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
             msg = "hparam_dict and metric_dict must be mappings"
             raise TypeError(msg)
-        step = check_step(global_step)
+        step, _ = self._when(global_step, None)
         metrics = []
         for key, value in metric_dict.items():
             kind, number = classify(value, "scalar")
             metrics.append((kind, check_tag(key), number, step, None))
-        experiment, start, end = hparams_summaries(hparam_dict, metric_dict)
+        experiment, start, end = build(hparam_dict, metric_dict)
         for summary in (experiment, start, end):
             run.put(SUMMARY, "_hparams_", constant(summary), 0, None)
         run.put_many(metrics)
@@ -342,8 +357,7 @@ class RunWriter:
         """
         run = self._live()
         tag = summary.value[0].tag if len(summary.value) else "summary"
-        step, wall = check_step(global_step), check_walltime(walltime)
-        run.put(SUMMARY, tag, constant(summary), step, wall)
+        run.put(SUMMARY, tag, constant(summary), *self._when(global_step, walltime))
 
     def __getattr__(self, name: str) -> Any:
         """Any other ``add_*`` method of tensorboardX's ``SummaryWriter``, on this same run.
@@ -360,10 +374,14 @@ class RunWriter:
         if not callable(getattr(SummaryWriter, name, None)):
             msg = f"{type(self).__name__!r} object has no attribute {name!r}"
             raise AttributeError(msg)  # noqa: TRY004 - the attribute protocol wants AttributeError
+        return _with_dependency_hint(name, getattr(self._tensorboardx(), name))
+
+    def _tensorboardx(self) -> Any:
+        """The tensorboardX SummaryWriter whose file writer writes into this run (made once)."""
         self._live()
         if self.__dict__.get("_tbx") is None:
             self._tbx = _summary_writer_on(self)
-        return _with_dependency_hint(name, getattr(self._tbx, name))
+        return self._tbx
 
     def __dir__(self) -> list[str]:
         from tensorboardX import SummaryWriter
@@ -411,7 +429,7 @@ class RunWriter:
 
     def __repr__(self) -> str:
         state = "closed" if self._run is None else "open"
-        return f"<RunWriter {self.logdir!r} {state}>"
+        return f"<{type(self).__name__} {self.logdir!r} {state}>"
 
 
 _DEPENDENCY_EXTRAS = {
@@ -457,15 +475,15 @@ def _summary_writer_on(owner: RunWriter) -> Any:
             return owner.logdir
 
         def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
+            step, walltime = owner._when(step, walltime)
             event.wall_time = walltime if walltime is not None else (event.wall_time or time.time())
             if step is not None:
-                event.step = int(step)
+                event.step = step
             owner._live().put_event(constant(event))
 
         def add_summary(self, summary: Any, global_step: Any = None, walltime: Any = None) -> None:
             tag = summary.value[0].tag if len(summary.value) else "summary"
-            step, wall = check_step(global_step), check_walltime(walltime)
-            owner._live().put(SUMMARY, tag, constant(summary), step, wall)
+            owner._live().put(SUMMARY, tag, constant(summary), *owner._when(global_step, walltime))
 
         def flush(self) -> None:
             owner.flush()

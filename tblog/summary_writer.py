@@ -1,0 +1,766 @@
+"""``tblog.SummaryWriter``: the tensorboardX and torch ``SummaryWriter`` API on a shared run."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import io
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, cast
+
+from tblog import _run
+from tblog._encode import constant
+from tblog._kinds import SUMMARY
+from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
+from tblog.writer import PathLike, RunWriter
+
+#: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
+SCALARS_CATEGORY = "add_scalars"
+_LAYOUT_TAG = "custom_scalars__config__"  # the tag TensorBoard's custom_scalars plugin reads
+
+# The Custom Scalars layout of each run directory, {category: {title: [kind, tags]}}: TensorBoard
+# shows only a run's latest layout, so every write carries all charts of the run so far.
+_layouts: dict[str, dict[str, dict[str, list[Any]]]] = {}
+_layouts_lock = threading.RLock()
+
+
+class SummaryWriter(RunWriter):
+    """tensorboardX's and ``torch.utils.tensorboard``'s ``SummaryWriter``, writing through tblog.
+
+    A drop-in: ``from tblog import SummaryWriter`` in place of either import. The constructor
+    takes both peers' arguments, in their order; every ``add_*`` method of both peers works with
+    their argument order and defaults. It is a ``RunWriter``: one background writer and one
+    event file per run directory and process, shared with handlers and ``tblog.setup``.
+
+    Where it differs on purpose: ``add_scalars`` and ``add_hparams`` write into this same run
+    (no sub-runs; ``add_scalars`` adds a Multiline chart per main tag to the Custom Scalars
+    tab instead), ``add_text`` keeps the tag as given (no ``/text_summary``), a missing
+    ``global_step`` is counted per tag (the peers write step 0), and points reach the disk
+    within ``flush_secs`` = 1 s by default (the peers: 120 s).
+
+    Args:
+        log_dir: The run directory (``logdir`` is the same, tensorboardX's name); None or ""
+            means the active ``tblog.setup()`` run, else ``runs/<YYYYmmdd-HHMMSS>_<host>``.
+        comment: Appended to that default directory name (ignored when a directory is given).
+        purge_step: Hide every point at or after this step already in the run (a resumed run),
+            like ``tblog.restore(purge_step=...)``; counted steps continue from there.
+        max_queue: Accepted for compatibility and ignored: tblog's queue never waits for a
+            number of events to write; it writes within ``flush_secs``.
+        flush_secs: At most this many seconds pass between a point and its write to disk.
+        filename_suffix: Appended to the names of the event files this process creates.
+        write_to_disk: False: nothing is written or created; every call is still checked.
+        logdir: tensorboardX's name of ``log_dir``.
+        block_secs: See ``RunWriter``.
+        timeout_secs: See ``RunWriter``.
+        upload_secs: See ``RunWriter``.
+        max_bytes: See ``RunWriter``.
+        storage_options: See ``RunWriter``.
+        spool_dir: See ``RunWriter``.
+
+    Raises:
+        ValueError: A bad option (``purge_step``, ``flush_secs`` ...); the message names it.
+        TypeError: ``comment`` or ``filename_suffix`` is not a str.
+    """
+
+    def __init__(
+        self,
+        log_dir: PathLike | None = None,
+        comment: str = "",
+        purge_step: int | None = None,
+        max_queue: int = 10,
+        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+        filename_suffix: str = "",
+        write_to_disk: bool = True,
+        *,
+        logdir: PathLike | None = None,
+        block_secs: float = _run.DEFAULT_BLOCK_SECS,
+        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+        max_bytes: int | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        spool_dir: PathLike | None = None,
+    ) -> None:
+        del max_queue  # tensorboardX's and torch's flush trigger; tblog writes every flush_secs
+        for name, value in (("comment", comment), ("filename_suffix", filename_suffix)):
+            if not isinstance(value, str):
+                msg = f"{name} must be a str, got {type(value).__name__}"
+                raise TypeError(msg)
+        try:
+            purge = check_step(purge_step)
+        except ValueError:
+            msg = f"purge_step must be an int >= 0 or None, got {purge_step!r}"
+            raise ValueError(msg) from None
+        self._given = _choose_logdir(log_dir, logdir, comment)
+        options: dict[str, Any] = {
+            "flush_secs": flush_secs,
+            "block_secs": block_secs,
+            "timeout_secs": timeout_secs,
+            "upload_secs": upload_secs,
+            "max_bytes": max_bytes,
+            "storage_options": storage_options,
+            "spool_dir": spool_dir,
+        }
+        _run.check_options(**options)
+        if filename_suffix:
+            options["filename_suffix"] = filename_suffix
+        self._options = options
+        self._null = not write_to_disk
+        self._metadata: tuple[int | None, float | None] | None = None
+        self._charted: dict[str, frozenset[str]] = {}  # add_scalars keys already in the layout
+        self._tbx = None
+        self._reopening = threading.Lock()
+        if self._null:
+            self._hold(cast("_run.Run", _NullRun(_run.run_key(self._given))))
+        else:
+            self._hold(self._open(purge))
+
+    def _open(self, purge_step: int | None) -> _run.Run:
+        """Acquire the run; with ``purge_step``, continue it as ``tblog.restore`` does."""
+        first_events: list[Any] = []
+        seeds: dict[str, int] = {}
+        if purge_step is not None:
+            from tblog.root import _resume_plan  # the one purge policy, shared with restore()
+
+            first_events, seeds = _resume_plan(self._given, purge_step)
+        run = _run.acquire(self._given, first_events=first_events, **self._options)
+        if run.refs > 1:  # already open in this process: the purge goes into its queue
+            for build in first_events:
+                run.put_event(build)
+        run.seed_steps(seeds)
+        return run
+
+    def _live(self) -> _run.Run:
+        """The run; after ``close()`` a call reopens this writer's share, as tensorboardX does."""
+        run = self._run
+        if run is None:
+            with self._reopening:  # two threads writing after close() take one share
+                run = self._run
+                if run is None:
+                    if self._null:
+                        run = cast("_run.Run", _NullRun(self._logdir))
+                    else:
+                        run = _run.acquire(self._logdir, **self._options)
+                    self._hold(run)
+        return run
+
+    def _when(self, global_step: Any, walltime: Any) -> tuple[int | None, float | None]:
+        """Checked step and walltime; missing ones come from an active ``use_metadata``."""
+        metadata = self._metadata
+        if metadata is not None:
+            if global_step is None:
+                global_step = metadata[0]
+            if walltime is None:
+                walltime = metadata[1]
+        return check_step(global_step), check_walltime(walltime)
+
+    # ---- state ----------------------------------------------------------------------------
+
+    def get_logdir(self) -> str:
+        """Return the run directory as given (or the default one chosen), like the peers do."""
+        return self._given
+
+    @property
+    def log_dir(self) -> str:
+        """The run directory as given (``torch.utils.tensorboard``'s attribute)."""
+        return self._given
+
+    @property
+    def file_writer(self) -> Any:
+        """A tensorboardX ``FileWriter`` whose ``add_summary``/``add_event`` write into this run.
+
+        For code that writes prebuilt protos (``writer.file_writer.add_summary(exp)``).
+        """
+        return self._tensorboardx().file_writer
+
+    def _get_file_writer(self) -> Any:
+        """The ``file_writer``; the peers' private name, which much training code calls."""
+        return self.file_writer
+
+    @contextlib.contextmanager
+    def use_metadata(
+        self, *, global_step: int | None = None, walltime: float | None = None
+    ) -> Iterator[SummaryWriter]:
+        """A context in which calls of this writer without a step or walltime use these.
+
+        Args:
+            global_step: The step of calls that give none.
+            walltime: The walltime (seconds since the epoch) of calls that give none.
+
+        Raises:
+            ValueError: Neither is given, or one is bad.
+        """
+        if global_step is None and walltime is None:
+            msg = "use_metadata needs global_step or walltime"
+            raise ValueError(msg)
+        metadata = (check_step(global_step), check_walltime(walltime))
+        previous, self._metadata = self._metadata, metadata
+        try:
+            yield self
+        finally:
+            self._metadata = previous
+
+    def export_scalars_to_json(self, path: PathLike) -> None:
+        """Write the run's scalars to ``path`` in tensorboardX's layout.
+
+        The layout is ``{"<logdir>/<tag>": [[walltime, step, value], ...]}``, read back from the
+        run as TensorBoard shows it (purged points left out), so it holds every scalar of the
+        run: those of ``add_scalar`` and of handlers too, not only ``add_scalars``'. Nothing is
+        kept in memory for it. With ``write_to_disk=False`` it is ``{}``.
+
+        Raises:
+            NotImplementedError: The run is in object storage.
+        """
+        from tblog import _reader
+        from tblog._remote import is_url
+
+        if is_url(self.logdir):
+            msg = "export_scalars_to_json reads the run from disk; this run is in object storage"
+            raise NotImplementedError(msg)
+        self.flush()
+        scalars = {} if self._null else _reader.read_run(self.logdir).scalars
+        exported = {
+            os.path.join(self._given, tag): [[wall, step, value] for step, wall, value in points]
+            for tag, points in scalars.items()
+        }
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(exported, file)
+
+    # ---- add_* with the peers' signatures -------------------------------------------------
+
+    def add_scalar(
+        self,
+        tag: str,
+        scalar_value: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        display_name: str | bool = "",
+        summary_description: str | bool = "",
+        new_style: bool = False,
+        double_precision: bool = False,
+    ) -> None:
+        """Add one scalar point; tensorboardX's and torch's extra arguments are both taken.
+
+        Args:
+            tag: The series name.
+            scalar_value: A number, numpy scalar or 0-d array/tensor.
+            global_step: The step; None resolves it (``use_metadata``, ``tblog.step``, else a
+                per-tag count).
+            walltime: Seconds since the epoch; default now.
+            display_name: tensorboardX's chart title (a bool here is torch's ``new_style``).
+            summary_description: tensorboardX's description (a bool: torch's
+                ``double_precision``).
+            new_style: torch's: write a float tensor (plugin ``scalars``) instead of a
+                ``simple_value``.
+            double_precision: torch's: with ``new_style``, keep the value as a double.
+
+        Raises:
+            ValueError: A bad tag, value, step or walltime (the message names it).
+        """
+        run = self._run
+        if (
+            run is not None
+            and scalar_value.__class__ is float
+            and global_step.__class__ is int
+            and 0 <= global_step <= MAX_STEP
+            and tag.__class__ is str
+            and tag
+            and walltime is None
+            and not (display_name or summary_description or new_style or self._metadata)
+        ):  # the common call: tblog's fast path (a float, an explicit step, now)
+            run.put_scalar(tag, scalar_value, global_step, time.time())
+            return
+        if isinstance(display_name, bool):  # torch's positional new_style, double_precision
+            new_style, double_precision = display_name, bool(summary_description)
+            display_name = summary_description = ""
+        if not (display_name or summary_description or new_style):
+            super().add_scalar(tag, scalar_value, *self._when(global_step, walltime))
+            return
+        run = self._live()
+        checked = check_tag(tag)
+        _, number = classify(scalar_value, "scalar")
+        build = functools.partial(
+            _scalar_summary,
+            checked,
+            float(number),
+            str(display_name),
+            str(summary_description),
+            new_style,
+            double_precision,
+        )
+        run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
+
+    def add_scalars(
+        self,
+        main_tag: str,
+        tag_scalar_dict: Mapping[str, Any],
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Add ``main_tag/<key>`` series to this run and overlay them in one Custom Scalars chart.
+
+        Unlike the peers, no sub-run per key is made (one run, one event file); the run's
+        Custom Scalars tab gets a Multiline chart titled ``main_tag`` in the ``add_scalars``
+        category, showing every key as a line of one chart.
+
+        Raises:
+            TypeError: ``tag_scalar_dict`` is not a mapping.
+            ValueError: A bad tag, value, step or walltime.
+        """
+        super().add_scalars(main_tag, tag_scalar_dict, global_step, walltime)
+        known = self._charted.get(main_tag)
+        if known is None or not known.issuperset(tag_scalar_dict):
+            self._chart(check_tag(main_tag), [check_tag(key) for key in tag_scalar_dict])
+
+    def add_images(
+        self,
+        tag: str,
+        img_tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        dataformats: str = "NCHW",
+    ) -> None:
+        """Add a batch of images as one grid; ``img_tensor`` may be a list of CHW or HWC images.
+
+        A list may hold numpy arrays or tensors (torch is not needed for it); its
+        ``dataformats`` is ``"CHW"`` or ``"HWC"`` (the peers'), or the default ``"NCHW"``.
+
+        Raises:
+            ValueError: A list with ``dataformats`` other than CHW or HWC; a bad tag or step.
+            ModuleNotFoundError: Pillow is missing (``pip install "tblog[image]"``).
+        """
+        if isinstance(img_tensor, (list, tuple)):
+            each = dataformats.upper().removeprefix("N") if isinstance(dataformats, str) else None
+            if each not in {"CHW", "HWC"}:
+                msg = f"a list of images needs dataformats CHW or HWC, got {dataformats!r}"
+                raise ValueError(msg)
+            import numpy as np
+
+            img_tensor = np.stack([snapshot(image) for image in img_tensor])
+            dataformats = "N" + each
+        self.add_image(tag, img_tensor, global_step, walltime, dataformats)
+
+    def add_image_with_boxes(
+        self,
+        tag: str,
+        img_tensor: Any,
+        box_tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        *args: Any,
+        rescale: float = 1,
+        dataformats: str = "CHW",
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        """Add an image with boxes drawn on it; takes both peers' orders after ``walltime``.
+
+        tensorboardX's is ``(..., walltime, dataformats, labels)``, torch's ``(..., walltime,
+        rescale, dataformats, labels)``: a str there is read as ``dataformats``.
+
+        Raises:
+            TypeError: Too many positional arguments.
+        """
+        if args:
+            names = ("dataformats", "labels") if isinstance(args[0], str) else _BOXES_TORCH
+            if len(args) > len(names):
+                msg = f"add_image_with_boxes takes at most {5 + len(names)} positional arguments"
+                raise TypeError(msg)
+            given = dict(zip(names, args, strict=False))
+            rescale = given.get("rescale", rescale)
+            dataformats = given.get("dataformats", dataformats)
+            labels = given.get("labels", labels)
+        self._tensorboardx().add_image_with_boxes(
+            tag,
+            img_tensor,
+            box_tensor,
+            global_step,
+            walltime,
+            dataformats=dataformats,
+            labels=labels,
+            rescale=rescale,
+        )
+
+    def add_audio(
+        self,
+        tag: str,
+        snd_tensor: Any,
+        global_step: int | None = None,
+        sample_rate: int = 44100,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a mono clip of samples in [-1, 1] (clipped), as 16-bit WAV; needs no soundfile.
+
+        Raises:
+            ValueError: The samples are not one-dimensional, a bad sample rate, tag or step.
+        """
+        run = self._live()
+        checked = check_tag(tag)
+        samples = snapshot(snd_tensor).squeeze()
+        if samples.ndim != 1:
+            msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
+            raise ValueError(msg)
+        if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or sample_rate < 1:
+            msg = f"sample_rate must be an int >= 1, got {sample_rate!r}"
+            raise ValueError(msg)
+        import wave  # here, not on the writer thread: a fork never catches it mid-import
+
+        build = functools.partial(_audio_summary, wave, checked, samples, sample_rate)
+        run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
+
+    def add_tensor(
+        self, tag: str, tensor: Any, global_step: int | None = None, walltime: float | None = None
+    ) -> None:
+        """Add a whole tensor or array (torch's ``add_tensor``; plugin ``tensor``).
+
+        Raises:
+            ValueError: A bad tag, step or walltime, or a dtype a TensorProto cannot hold.
+        """
+        run = self._live()
+        checked = check_tag(tag)
+        array = snapshot(tensor)
+        if _dtype_name(array) is None:
+            msg = f"add_tensor cannot write dtype {array.dtype}"
+            raise ValueError(msg)
+        build = functools.partial(_tensor_summary, checked, array)
+        run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
+
+    def add_hparams(
+        self,
+        hparam_dict: Mapping[str, Any],
+        metric_dict: Mapping[str, Any],
+        *args: Any,
+        hparam_domain_discrete: Mapping[str, Sequence[Any]] | None = None,
+        run_name: str | None = None,
+        name: str | None = None,
+        global_step: int | None = None,
+    ) -> None:
+        """Record hyperparameters and metrics in this same run; takes both peers' orders.
+
+        tensorboardX's is ``(hparam_dict, metric_dict, name, global_step)``, torch's
+        ``(hparam_dict, metric_dict, hparam_domain_discrete, run_name, global_step)``. No
+        sub-run is made (``name`` and ``run_name`` are ignored): the run is the HParams
+        session, so its own scalars are linked to the hyperparameters.
+
+        Raises:
+            TypeError: The dicts are not mappings, a domain is not a list of values of its
+                hyperparameter's type, or too many positional arguments.
+            ValueError: A metric is not a number, or a bad step.
+        """
+        del name, run_name
+        if args:
+            torch_order = isinstance(args[0], Mapping) or len(args) == 3
+            torch_order = torch_order or (len(args) == 2 and isinstance(args[1], str))
+            names = ("domain", "run_name", "step") if torch_order else ("name", "step")
+            if len(args) > len(names):
+                msg = "add_hparams takes at most 5 positional arguments"
+                raise TypeError(msg)
+            given = dict(zip(names, args, strict=False))
+            hparam_domain_discrete = given.get("domain", hparam_domain_discrete)
+            global_step = given.get("step", global_step)
+        domains = _check_domains(hparam_dict, hparam_domain_discrete)
+        build = functools.partial(_hparams_with_domains, domains=domains)
+        self._add_hparams(hparam_dict, metric_dict, global_step, build)
+
+    def add_embedding(
+        self,
+        mat: Any,
+        metadata: Any = None,
+        label_img: Any = None,
+        global_step: int | None = None,
+        tag: str = "default",
+        metadata_header: Any = None,
+    ) -> None:
+        """Add a projector embedding (tensorboardX's) below the run; none if not writing."""
+        if self._null:
+            return  # tensorboardX would still write the projector files
+        self._tensorboardx().add_embedding(
+            mat, metadata, label_img, self._when(global_step, None)[0], tag, metadata_header
+        )
+
+    # ---- Custom Scalars layout ------------------------------------------------------------
+
+    def add_custom_scalars(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
+        """Add charts to the run's Custom Scalars layout, ``{category: {title: [kind, tags]}}``.
+
+        ``kind`` is ``"Multiline"`` or ``"Margin"`` (3 tags: value, lower, upper); tags are
+        regular expressions matched at the start of a tag. Layouts are merged: a chart of the
+        same category and title is replaced, every other chart (also ``add_scalars``') stays.
+
+        Raises:
+            TypeError: The layout is not a mapping of mappings of ``[kind, tags]``.
+            ValueError: An unknown chart kind, or a Margin chart without 3 tags.
+        """
+        self._merge_layout(layout)
+
+    def add_custom_scalars_multilinechart(
+        self, tags: Sequence[str], category: str = "default", title: str = "untitled"
+    ) -> None:
+        """Add a Multiline chart of ``tags`` to the run's Custom Scalars layout."""
+        self._merge_layout({category: {title: ["Multiline", list(tags)]}})
+
+    def add_custom_scalars_marginchart(
+        self, tags: Sequence[str], category: str = "default", title: str = "untitled"
+    ) -> None:
+        """Add a Margin chart of 3 tags (value, lower, upper) to the run's Custom Scalars layout.
+
+        Raises:
+            ValueError: ``tags`` does not hold exactly 3 tags.
+        """
+        self._merge_layout({category: {title: ["Margin", list(tags)]}})
+
+    def _chart(self, main_tag: str, keys: list[str]) -> None:
+        """Put a Multiline chart of ``main_tag``'s series in the layout (exact-match regexes)."""
+        with _layouts_lock:
+            charts = _layouts.get(self._logdir, {}).get(SCALARS_CATEGORY, {})
+            regexes = list(charts.get(main_tag, ["Multiline", []])[1])
+            new = [_exact(f"{main_tag}/{key}") for key in keys]
+            regexes += [regex for regex in dict.fromkeys(new) if regex not in regexes]
+            self._merge_layout({SCALARS_CATEGORY: {main_tag: ["Multiline", regexes]}})
+            self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
+
+    def _merge_layout(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
+        """Merge charts into the run's layout and write the whole layout (the latest one wins)."""
+        added = _check_layout(layout)
+        run = self._live()
+        with _layouts_lock:
+            merged = copy.deepcopy(_layouts.get(self._logdir, {}))
+            for category, charts in added.items():
+                merged.setdefault(category, {}).update(charts)
+            from tensorboardX.summary import custom_scalars
+
+            summary = custom_scalars(merged)
+            if self._null:
+                return
+            _layouts[self._logdir] = merged
+            # Under the lock: layouts reach the queue in the order they were merged.
+            run.put(SUMMARY, _LAYOUT_TAG, constant(summary), None, None, counted=True)
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush and release this writer's share; a later call reopens it, as tensorboardX does."""
+        if self._null:
+            self._run = None
+            return
+        super().close()
+
+    def __enter__(self) -> SummaryWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+_BOXES_TORCH = ("rescale", "dataformats", "labels")
+
+
+def _choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: str) -> str:
+    """The run directory of the constructor's arguments, the peers' way."""
+    if log_dir is not None and logdir is not None and os.fspath(log_dir) != os.fspath(logdir):
+        msg = f"give log_dir or logdir, not both ({log_dir!r}, {logdir!r})"
+        raise ValueError(msg)
+    given = log_dir if log_dir is not None else logdir
+    if given is not None and os.fspath(given) != "":
+        return os.fspath(given)
+    if comment:
+        return _run.default_logdir() + comment
+    return _run.active_logdir()
+
+
+def _exact(tag: str) -> str:
+    """A Custom Scalars regex matching ``tag`` only (the plugin matches at the start)."""
+    return re.escape(tag) + "$"
+
+
+def _check_layout(layout: Any) -> dict[str, dict[str, list[Any]]]:
+    """A copy of a Custom Scalars layout, or ValueError naming what is wrong with it."""
+    if not isinstance(layout, Mapping):
+        msg = f"layout must be a mapping of categories, got {type(layout).__name__}"
+        raise TypeError(msg)
+    checked: dict[str, dict[str, list[Any]]] = {}
+    for category, charts in layout.items():
+        if not isinstance(category, str) or not isinstance(charts, Mapping):
+            msg = f"layout[{category!r}] must map chart titles to [kind, tags]"
+            raise TypeError(msg)
+        for title, chart in charts.items():
+            kind, tags = (chart[0], list(chart[1])) if len(chart) == 2 else (None, [])
+            if not isinstance(title, str) or kind not in {"Multiline", "Margin"}:
+                msg = f"layout[{category!r}][{title!r}] must be ['Multiline' or 'Margin', tags]"
+                raise ValueError(msg)
+            if kind == "Margin" and len(tags) != 3:
+                msg = f"a Margin chart needs 3 tags (value, lower, upper), got {len(tags)}"
+                raise ValueError(msg)
+            if not all(isinstance(tag, str) for tag in tags):
+                msg = f"the tags of layout[{category!r}][{title!r}] must be str"
+                raise TypeError(msg)
+            checked.setdefault(category, {})[title] = [kind, tags]
+    return checked
+
+
+def _scalar_summary(
+    tag: str, value: float, display_name: str, description: str, new_style: bool, double: bool
+) -> Any:
+    """A scalar Summary with tensorboardX's metadata or torch's tensor encoding."""
+    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+    from tensorboardX.proto.tensor_pb2 import TensorProto
+
+    metadata = SummaryMetadata(display_name=display_name, summary_description=description)
+    if not new_style:
+        return Summary(value=[Summary.Value(tag=tag, simple_value=value, metadata=metadata)])
+    metadata.plugin_data.plugin_name = "scalars"
+    if double:
+        tensor = TensorProto(dtype="DT_DOUBLE", double_val=[value])
+    else:
+        tensor = TensorProto(dtype="DT_FLOAT", float_val=[value])
+    return Summary(value=[Summary.Value(tag=tag, tensor=tensor, metadata=metadata)])
+
+
+def _audio_summary(wave: Any, tag: str, samples: Any, sample_rate: int) -> Any:
+    """An audio Summary of mono samples as 16-bit PCM WAV (what torch writes)."""
+    import numpy as np
+    from tensorboardX.proto.summary_pb2 import Summary
+
+    pcm = (np.clip(samples, -1, 1) * np.iinfo(np.int16).max).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm.tobytes())
+    audio = Summary.Audio(
+        sample_rate=sample_rate,
+        num_channels=1,
+        length_frames=len(pcm),
+        encoded_audio_string=buffer.getvalue(),
+        content_type="audio/wav",
+    )
+    return Summary(value=[Summary.Value(tag=tag, audio=audio)])
+
+
+_DTYPES = {
+    "float16": "DT_HALF",
+    "float32": "DT_FLOAT",
+    "float64": "DT_DOUBLE",
+    "int8": "DT_INT8",
+    "int16": "DT_INT16",
+    "int32": "DT_INT32",
+    "int64": "DT_INT64",
+    "uint8": "DT_UINT8",
+    "uint16": "DT_UINT16",
+    "uint32": "DT_UINT32",
+    "uint64": "DT_UINT64",
+    "bool": "DT_BOOL",
+    "complex64": "DT_COMPLEX64",
+    "complex128": "DT_COMPLEX128",
+}
+
+
+def _dtype_name(array: Any) -> str | None:
+    return _DTYPES.get(str(array.dtype))
+
+
+def _tensor_summary(tag: str, array: Any) -> Any:
+    """A Summary holding the whole array as a TensorProto (plugin ``tensor``, like torch's)."""
+    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+    from tensorboardX.proto.tensor_pb2 import TensorProto
+    from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+
+    shape = TensorShapeProto(dim=[TensorShapeProto.Dim(size=n) for n in array.shape])
+    content = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+    tensor = TensorProto(dtype=_dtype_name(array), tensor_shape=shape, tensor_content=content)
+    metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="tensor"))
+    return Summary(value=[Summary.Value(tag=tag, metadata=metadata, tensor=tensor)])
+
+
+def _check_domains(
+    hparam_dict: Any, domains: Mapping[str, Sequence[Any]] | None
+) -> dict[str, list[Any]]:
+    """Check torch's ``hparam_domain_discrete``: lists of values of each hparam's type."""
+    if not domains:
+        return {}
+    if not isinstance(domains, Mapping) or not isinstance(hparam_dict, Mapping):
+        msg = "hparam_domain_discrete must be a mapping of hparam names to lists of values"
+        raise TypeError(msg)
+    for key, values in domains.items():
+        if key not in hparam_dict or not isinstance(values, list):
+            fits = False
+        else:
+            kind = type(hparam_dict[key])
+            fits = all(isinstance(value, kind) for value in values)
+        if not fits:
+            msg = f"hparam_domain_discrete[{key!r}] must list values of hparam_dict[{key!r}]'s type"
+            raise TypeError(msg)
+    return {key: list(values) for key, values in domains.items()}
+
+
+def _hparams_with_domains(
+    hparam_dict: Mapping[str, Any], metric_dict: Mapping[str, Any], domains: dict[str, list[Any]]
+) -> tuple[Any, Any, Any]:
+    """Build tensorboardX's hparams summaries, with each domain's values in the experiment."""
+    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
+
+    from tblog._encode import hparams_summaries
+
+    experiment, start, end = hparams_summaries(hparam_dict, metric_dict)
+    if domains:
+        content = experiment.value[0].metadata.plugin_data
+        data = HParamsPluginData.FromString(content.content)
+        for info in data.experiment.hparam_infos:
+            for value in domains.get(info.name, ()):
+                item = info.domain_discrete.values.add()
+                if isinstance(value, bool):
+                    item.bool_value = value
+                elif isinstance(value, str):
+                    item.string_value = value
+                else:
+                    item.number_value = float(value)
+        content.content = data.SerializeToString()
+    return experiment, start, end
+
+
+class _NullRun:
+    """The run of a ``write_to_disk=False`` writer: takes every point, keeps none."""
+
+    path = None
+    written = dropped = errors = queued = spooled = 0
+
+    def __init__(self, logdir: str) -> None:
+        self.logdir = self.key = logdir
+
+    def put_scalar(self, tag: str, value: float, step: int, walltime: float) -> None:
+        """Keep nothing."""
+
+    def put(
+        self,
+        kind: int,
+        tag: str,
+        payload: Any,
+        step: int | None,
+        walltime: float | None,
+        counted: bool = False,
+    ) -> int:
+        """Keep nothing."""
+        del kind, tag, payload, walltime, counted
+        return step if step is not None else 0
+
+    def put_many(self, points: Any) -> None:
+        """Keep nothing."""
+
+    def put_event(self, build: Any) -> None:
+        """Keep nothing."""
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Nothing to wait for."""
+        del timeout
+        return 0
