@@ -144,8 +144,9 @@ class _Uploader:
     says so, and they go up in order when the store is back.
     """
 
-    def __init__(self, fs: Any, url: str, root: str, spool: str) -> None:
+    def __init__(self, fs: Any, url: str, root: str, spool: str, suffix: str = "") -> None:
         self._fs = fs
+        self._suffix = suffix
         self._url = url
         self._root = root
         self._spool = spool
@@ -255,7 +256,7 @@ class _Uploader:
         """
         last = self._list_store()
         if name <= last:
-            name = event_file_name(last, lambda _: False)
+            name = event_file_name(last, lambda _: False, self._suffix)
         return name
 
     def _list_store(self) -> str:
@@ -313,6 +314,7 @@ class RemoteSegments:
         spool_dir: Where segments wait for upload (default ``default_spool_root()``).
         stall_secs: Say that uploads are stuck once a segment waited this long.
         storage_options: The fsspec options ``fs`` was made with (a forked child makes its own).
+        suffix: Appended to segment names (``SummaryWriter(filename_suffix=...)``).
     """
 
     def __init__(
@@ -327,9 +329,11 @@ class RemoteSegments:
         spool_dir: str | None = None,
         stall_secs: float = 10.0,
         storage_options: Mapping[str, Any] | None = None,
+        suffix: str = "",
     ) -> None:
         self.url = url
         self._storage_options = dict(storage_options or {})
+        self._suffix = suffix
         self._stall_secs = stall_secs
         self.path: str | None = None
         self._header = header
@@ -450,7 +454,7 @@ class RemoteSegments:
         try:
             if self._spool is None:
                 self._spool = self._make_spool()
-            name = event_file_name(self._newest, lambda _: False)
+            name = event_file_name(self._newest, lambda _: False, self._suffix)
             local = os.path.join(self._spool, name)
             header = self._header(self._first)
             fd = create_event_file(local, header)
@@ -489,7 +493,7 @@ class RemoteSegments:
             assert self._spool is not None  # noqa: S101 - made with the first segment
             if self._fs is None:
                 self._fs, self._root = open_store(self.url, self._storage_options)
-            self._uploader = _Uploader(self._fs, self.url, self._root, self._spool)
+            self._uploader = _Uploader(self._fs, self.url, self._root, self._spool, self._suffix)
         return self._uploader
 
     def _make_spool(self) -> str:

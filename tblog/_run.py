@@ -72,6 +72,7 @@ def check_options(
     max_bytes: Any = None,
     storage_options: Any = None,
     spool_dir: Any = None,
+    filename_suffix: Any = "",
 ) -> None:
     """Raise naming the first writer option that is unusable (before anything starts).
 
@@ -84,11 +85,19 @@ def check_options(
         max_bytes: The largest event file (or segment) in bytes, an int >= 1024, or None.
         storage_options: fsspec options of a remote run, a mapping or None.
         spool_dir: Where a remote run's segments wait for upload, a path or None.
+        filename_suffix: Appended to event file names, a str without a path separator.
 
     Raises:
-        ValueError: An option is not a number in its range.
-        TypeError: ``storage_options`` is not a mapping, or ``spool_dir`` not a path.
+        ValueError: An option is not a number in its range, or a suffix holds a separator.
+        TypeError: ``storage_options`` is not a mapping, ``spool_dir`` not a path, or
+            ``filename_suffix`` not a str.
     """
+    if not isinstance(filename_suffix, str):
+        msg = f"filename_suffix must be a str, got {type(filename_suffix).__name__}"
+        raise TypeError(msg)
+    if "/" in filename_suffix or os.sep in filename_suffix:
+        msg = f"filename_suffix must not hold a path separator, got {filename_suffix!r}"
+        raise ValueError(msg)
     if max_bytes is not None and (
         not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1024
     ):
@@ -157,6 +166,7 @@ class Run:
         storage_options: Mapping[str, Any] | None = None,
         spool_dir: str | os.PathLike[str] | None = None,
         first_events: Iterable[Any] = (),
+        filename_suffix: str = "",
     ) -> None:
         check_options(
             flush_secs,
@@ -167,6 +177,7 @@ class Run:
             max_bytes,
             storage_options,
             spool_dir,
+            filename_suffix,
         )
         store = open_store(logdir, storage_options) if is_url(logdir) else None
         self.key = logdir  # the registry key: the directory as first opened in this process
@@ -200,7 +211,7 @@ class Run:
         self._protos = ProtoEncoder()
         self._sink: EventSink
         if store is None:
-            self._sink = LocalFile(logdir, self._header, max_bytes)
+            self._sink = LocalFile(logdir, self._header, max_bytes, filename_suffix)
         else:
             self._sink = RemoteSegments(
                 logdir,
@@ -212,6 +223,7 @@ class Run:
                 spool_dir=None if spool_dir is None else os.fspath(spool_dir),
                 stall_secs=timeout_secs,
                 storage_options=storage_options,
+                suffix=filename_suffix,
             )
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)

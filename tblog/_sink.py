@@ -16,12 +16,13 @@ EVENT_PREFIX = "events.out.tfevents."
 _file_seq = 0  # a process-wide sequence in event file names: two files never share a name
 
 
-def event_file_name(newest: str, exists: Callable[[str], bool]) -> str:
+def event_file_name(newest: str, exists: Callable[[str], bool], suffix: str = "") -> str:
     """Return a new event file name that sorts after ``newest`` (TensorBoard reads by name).
 
     Args:
         newest: The greatest event file name already in the directory ("" for none).
         exists: Tells whether a name is taken.
+        suffix: Appended to the name (``SummaryWriter(filename_suffix=...)``).
     """
     global _file_seq
     stamp = int(time.time())
@@ -29,7 +30,7 @@ def event_file_name(newest: str, exists: Callable[[str], bool]) -> str:
     pid = os.getpid()
     for _ in range(1000):
         _file_seq += 1
-        name = f"{EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{_file_seq}"
+        name = f"{EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{_file_seq}{suffix}"
         if name <= newest:
             stamp += 1  # the same second, or a clock behind an older file's
             continue
@@ -37,7 +38,7 @@ def event_file_name(newest: str, exists: Callable[[str], bool]) -> str:
             return name
     # An existing name no timestamp of ours sorts after: extend it, which always sorts after.
     _file_seq += 1
-    return f"{newest}.{host}.{pid}.{_file_seq}"
+    return f"{newest}.{host}.{pid}.{_file_seq}{suffix}"
 
 
 def fitting(data: bytes | memoryview, room: int) -> int:
@@ -117,16 +118,22 @@ class LocalFile:
         header: Returns the records a new file starts with; its argument says whether this is
             the run's first file in this process (a resume's purge belongs there only).
         max_bytes: Start a new file before one would exceed this size; None for no limit.
+        suffix: Appended to the name of every event file.
     """
 
     def __init__(
-        self, logdir: str, header: Callable[[bool], bytes], max_bytes: int | None = None
+        self,
+        logdir: str,
+        header: Callable[[bool], bytes],
+        max_bytes: int | None = None,
+        suffix: str = "",
     ) -> None:
         self.logdir = logdir
         self.path: str | None = None
         self.errors = 0
         self._header = header
         self._max_bytes = max_bytes
+        self._suffix = suffix
         self._fd: int | None = None
         self._offset = 0
         self._header_size = 0
@@ -227,7 +234,8 @@ class LocalFile:
             names = os.listdir(self.logdir)
             newest = max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
             taken = set(names)
-            path = os.path.join(self.logdir, event_file_name(newest, taken.__contains__))
+            name = event_file_name(newest, taken.__contains__, self._suffix)
+            path = os.path.join(self.logdir, name)
             header = self._header(not self._opened)
             fd = create_event_file(path, header)
         except OSError as exc:

@@ -683,13 +683,13 @@ def _open_run(run_path: RunPath, options: _Options, purge_step: int | None) -> R
     seeds: dict[str, int] = {}
     if isinstance(run_path, str):  # a run in object storage: read what it holds, if anything
         try:
-            first_events, seeds = _resume_plan(run_path, purge_step)
+            first_events, seeds = resume_plan(run_path, purge_step)
         except (OSError, ValueError) as exc:
             if purge_step is not None:
                 msg = f"run_path {run_path!r} cannot be read to resume it: {exc}"
                 raise SetupError(msg) from exc
     elif purge_step is not None or run_path.exists():
-        first_events, seeds = _resume_plan(run_path, purge_step)
+        first_events, seeds = resume_plan(run_path, purge_step)
     run = _run.acquire(run_path, first_events=first_events, **options.writer)
     try:
         if run.refs > 1:  # already open in this process: the purge goes into its queue
@@ -709,7 +709,7 @@ def _has_console(root: logging.Logger) -> bool:
     )
 
 
-def _resume_plan(
+def resume_plan(
     run_path: RunPath, purge_step: int | None
 ) -> tuple[list[Callable[[], Any]], dict[str, int]]:
     """Return the first events and per-tag step counters that continue an existing run.

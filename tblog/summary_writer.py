@@ -126,9 +126,9 @@ class SummaryWriter(RunWriter):
         first_events: list[Any] = []
         seeds: dict[str, int] = {}
         if purge_step is not None:
-            from tblog.root import _resume_plan  # the one purge policy, shared with restore()
+            from tblog.root import resume_plan  # the one purge policy, shared with restore()
 
-            first_events, seeds = _resume_plan(self._given, purge_step)
+            first_events, seeds = resume_plan(self._given, purge_step)
         run = _run.acquire(self._given, first_events=first_events, **self._options)
         if run.refs > 1:  # already open in this process: the purge goes into its queue
             for build in first_events:
@@ -224,11 +224,20 @@ class SummaryWriter(RunWriter):
             msg = "export_scalars_to_json reads the run from disk; this run is in object storage"
             raise NotImplementedError(msg)
         self.flush()
-        scalars = {} if self._null else _reader.read_run(self.logdir).scalars
-        exported = {
-            os.path.join(self._given, tag): [[wall, step, value] for step, wall, value in points]
-            for tag, points in scalars.items()
-        }
+        scalars: dict[str, list[list[float]]] = {}
+        if not self._null:
+            reader = _reader.RunReader(_reader.Source(), self.logdir, want=(_reader.SCALARS,))
+            reader.update()
+            found = reader.scalars()
+            for code, step, wall, value in zip(
+                found.tag.tolist(),
+                found.step.tolist(),
+                found.wall_time.tolist(),
+                found.value.tolist(),
+                strict=True,
+            ):
+                scalars.setdefault(found.tags[code], []).append([wall, step, value])
+        exported = {os.path.join(self._given, tag): points for tag, points in scalars.items()}
         with open(path, "w", encoding="utf-8") as file:
             json.dump(exported, file)
 

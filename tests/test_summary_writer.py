@@ -258,9 +258,6 @@ def test_constructor_takes_both_peers_arguments(
         writer.close()
 
 
-@pytest.mark.xfail(
-    raises=TypeError, reason="needs the engine's filename_suffix option (_run/_sink)", strict=True
-)
 def test_filename_suffix_ends_every_event_file_name(logdir: Path) -> None:
     """Event files this writer creates end with ``filename_suffix``, as the peers' do."""
     writer = tblog.SummaryWriter(logdir, filename_suffix=".v2")
