@@ -814,14 +814,14 @@ def setup(
     runs = _location(runs_root)
     new_dirs = _missing_dirs(Path(log_root), runs)  # removed again if setup fails
     claimed: list[Path] = []
-    name = log_name or _shared_log_name(run_name, Path(log_root), runs, rank, claimed, options)
-    log_file = Path(log_root) / (f"{name}.log" if rank == 0 else f"{name}.rank{rank}.log")
-    run_path: RunPath | None = _location(runs_root, name)
-    if per_rank:
-        run_path = _location(runs_root, name, f"rank_{rank}")
-    elif rank != 0:
-        run_path = None
     try:
+        name = log_name or _shared_log_name(run_name, Path(log_root), runs, rank, claimed, options)
+        log_file = Path(log_root) / (f"{name}.log" if rank == 0 else f"{name}.rank{rank}.log")
+        run_path: RunPath | None = _location(runs_root, name)
+        if per_rank:
+            run_path = _location(runs_root, name, f"rank_{rank}")
+        elif rank != 0:
+            run_path = None
         return _install(log_file=log_file, run_path=run_path, rank=rank, options=options)
     except BaseException:
         _unclaim(claimed + new_dirs)

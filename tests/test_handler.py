@@ -479,3 +479,26 @@ def test_structlog_payloads_cross_a_queue_handler(logdir: Path) -> None:
     assert "event='failed'" in text
     assert "KeyError" in text
     assert "boom" in text
+
+
+def test_an_unpicklable_event_dict_crosses_a_process_queue_as_text(logdir: Path) -> None:
+    """A lock in a structlog event dict: sent as the stdlib's text, never lost."""
+    import multiprocessing
+
+    records = multiprocessing.get_context("spawn").Queue()
+    handler = tblog.QueueHandler(records)
+    record = logging.LogRecord(
+        "q", logging.INFO, __file__, 1, {"event": "e", "lock": _LOCK}, None, None
+    )
+    prepared = handler.prepare(record)
+    pickle.dumps(prepared)
+    assert isinstance(prepared.msg, str)
+    assert "'event': 'e'" in prepared.msg
+    good = handler.prepare(
+        logging.LogRecord("q", logging.INFO, __file__, 1, {"tag": "t", "value": 1.0}, None, None)
+    )
+    assert {"tag": "t", "value": 1.0} == pickle.loads(pickle.dumps(good)).msg
+    records.close()
+
+
+_LOCK = __import__("threading").Lock()

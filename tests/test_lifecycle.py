@@ -383,3 +383,142 @@ def test_a_stalled_disk_costs_the_caller_block_secs_once(logdir: Path) -> None:
     writer.add_scalar("x", 1.0, 110)  # room again: written
     writer.close()
     assert [*range(100), 110] == read_run(logdir).steps("x")
+
+
+# ---- found by attacking the above ------------------------------------------------------------
+
+
+def test_options_that_would_break_the_writer_are_refused(logdir: Path) -> None:
+    """flush_secs/timeout_secs/upload_secs must be finite: inf killed the writer thread."""
+    for option in ("flush_secs", "timeout_secs", "upload_secs"):
+        with pytest.raises(ValueError, match=option):
+            tblog.RunWriter(logdir, **{option: float("inf")})
+    with tblog.RunWriter(logdir, block_secs=float("inf")) as writer:  # wait as long as it takes
+        writer.add_scalar("x", 1.0, 0)
+    assert [(0, 1.0)] == read_run(logdir).scalars["x"]
+
+
+def test_a_counted_step_never_passes_int64(
+    logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After an explicit step 2**63 - 1, a counted step would show negative: dropped, said."""
+    with tblog.RunWriter(logdir) as writer:
+        writer.add_scalar("x", 1.0, 2**63 - 1)
+        writer.add_scalar("x", 2.0)
+        assert writer.flush() is False
+    assert [(2**63 - 1, 1.0)] == read_run(logdir).scalars["x"]
+    assert 1 == capsys.readouterr().err.count("passed 2**63 - 1")
+
+
+def test_a_stuck_disk_costs_one_timeout_not_one_per_call(tmp_path: Path) -> None:
+    """flush(), then close() and logging.shutdown() of 4 handlers: about timeout_secs in all."""
+    done = _run_script(
+        tmp_path,
+        """
+        import logging, os, time, tblog
+        handlers = [tblog.TensorBoardHandler("runs/exp", timeout_secs=1.0) for _ in range(4)]
+        log = logging.getLogger("stuck"); log.setLevel(logging.INFO)
+        for handler in handlers:
+            log.addHandler(handler)
+        os.write = lambda fd, data: time.sleep(3600)  # the disk never answers
+        log.info("", extra={"tag": "x", "value": 1.0, "step": 0})
+        start = time.monotonic()
+        logging.shutdown()
+        print(round(time.monotonic() - start, 1), flush=True)
+        os._exit(0)
+        """,
+    )
+    assert 0 == done.returncode, done.stderr
+    assert float(done.stdout) < 2.5  # one wait of 1 s, not 4 x (flush + close)
+
+
+def test_flush_during_another_threads_close_waits_for_it(logdir: Path) -> None:
+    """A flush racing a close of the same run returns once that close has written it all."""
+    writer = tblog.RunWriter(logdir)
+    other = tblog.RunWriter(logdir)
+    run = writer._live()
+    stall = threading.Event()
+    original = _run.Run._drain
+
+    def stalled(self: _run.Run) -> None:
+        stall.wait()
+        original(self)
+
+    run._drain = stalled.__get__(run)  # type: ignore[method-assign]
+    run._wake.set()
+    time.sleep(0.05)  # the writer thread waits in the stalled drain
+    for step in range(1000):
+        writer.add_scalar("x", float(step), step)
+    closing = threading.Thread(target=run.close)  # the engine's close, as the last release does
+    closing.start()
+    while not run.closed:
+        time.sleep(0.001)
+    threading.Timer(0.3, stall.set).start()
+    assert other.flush(timeout=10) is True
+    assert 1000 == run.written  # not before the close wrote every point
+    closing.join()
+    run._drain = original.__get__(run)  # type: ignore[method-assign]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_that_configures_logging_again_writes_its_own_sub_run(tmp_path: Path) -> None:
+    """DictConfig run again in a forked child: its handler writes child_<pid>, not the parent's."""
+    done = _run_script(
+        tmp_path,
+        """
+        import logging, logging.config, os, sys, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        config = {"version": 1, "disable_existing_loggers": False,
+                  "handlers": {"tb": {"class": "tblog.TensorBoardHandler", "logdir": "runs/exp"}},
+                  "root": {"handlers": ["tb"], "level": "INFO"}}
+        logging.config.dictConfig(config)
+        log = logging.getLogger("p")
+        log.info("", extra={"tag": "x", "value": 1.0, "step": 0})
+        pid = os.fork()
+        if pid == 0:
+            logging.config.dictConfig(config)
+            log.info("", extra={"tag": "x", "value": -1.0, "step": 1})
+            sys.exit(0)
+        os.waitpid(pid, 0)
+        print(pid)
+        """,
+    )
+    assert 0 == done.returncode, done.stderr
+    pid = done.stdout.strip()
+    assert 1 == len(event_files(tmp_path / "runs/exp"))
+    assert [(0, 1.0)] == read_run(tmp_path / "runs/exp").scalars["x"]
+    assert [(1, -1.0)] == read_run(tmp_path / f"runs/exp/child_{pid}").scalars["x"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_during_close_leaves_the_child_a_working_setup(tmp_path: Path) -> None:
+    """A fork while another thread is inside tblog.close(): the child's setup() never hangs."""
+    done = _run_script(
+        tmp_path,
+        """
+        import os, sys, threading, time, warnings, tblog
+        from tblog import root
+        warnings.simplefilter("ignore", DeprecationWarning)
+        root._lock.acquire()  # as a thread inside close() holds it at the moment of the fork
+        pid = os.fork()
+        if pid == 0:
+            with tblog.setup("child", runs_root="runs", log_root="logs", console=False) as run:
+                run.scalar("x", 1.0, 0)
+            os._exit(0)
+        root._lock.release()
+        _, status = os.waitpid(pid, 0)
+        print(status)
+        """,
+        timeout=60,
+    )
+    assert 0 == done.returncode, done.stderr
+    assert "0" == done.stdout.strip()
+
+
+def test_a_failing_setup_removes_the_directories_it_made(tmp_path: Path) -> None:
+    """A runs_root under a regular file: SetupError, and the new log_root is gone again."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(tblog.SetupError):
+        tblog.setup("x", log_root=tmp_path / "new" / "logs", runs_root=blocker / "runs")
+    assert not (tmp_path / "new").exists()
