@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from tblog._step import step
 from tblog.adapter import TensorBoardAdapter, adapter
 from tblog.exceptions import SetupError, TblogError, WriterClosedError
+from tblog.filters import SampleFilter
 from tblog.handler import QueueHandler, TensorBoardHandler
 from tblog.processors import TensorBoardProcessor
 from tblog.root import (
@@ -35,6 +36,7 @@ __all__ = [
     "QueueHandler",
     "RootLogger",
     "RunWriter",
+    "SampleFilter",
     "SetupError",
     "TblogError",
     "TensorBoardAdapter",
