@@ -507,6 +507,9 @@ class RootLogger:
                 if self._pid == os.getpid():
                     self._listener.stop()  # hands over every record already queued, then stops
                 self._listener = None
+            engine = self._engine
+            if engine is not None and engine.nan_warning and not engine.closed:
+                engine.flush()  # the sentinel's last warnings still reach the file log
             root = logging.getLogger()
             for handler in self._installed:
                 root.removeHandler(handler)
