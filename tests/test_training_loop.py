@@ -177,6 +177,19 @@ def test_one_ranks_state_restores_another_ranks_files(
     assert list(range(6)) == read_run(tmp_path / "runs" / "loop" / "rank_0").steps("loss")
 
 
+def test_rank_zeros_state_gives_other_ranks_their_file_log_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without per_rank, rank 1 restored from rank 0's state appends to its log, writes no run."""
+    with _setup(tmp_path) as run:
+        state = run.state_dict(step=0)
+    monkeypatch.setenv("RANK", "1")
+    with tblog.restore(state=state, console=False) as again:
+        again.info("rank 1 is back")
+        assert (tmp_path / "logs" / "loop.rank1.log", None) == (again.log_file, again.run_path)
+    assert "rank 1 is back" in (tmp_path / "logs" / "loop.rank1.log").read_text()
+
+
 def test_a_state_without_naming_refuses_another_rank(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
