@@ -536,13 +536,19 @@ class Run:
         One numpy pass over the batch: nothing more happens while every value is finite and no
         tag is in the non-finite state. The points themselves are written as they are.
         """
-        np = self._np
-        try:
-            finite = np.isfinite(np.array(values, dtype=np.float64))
-        except (OverflowError, TypeError, ValueError):  # an int beyond float64 is finite
-            finite = np.array([_is_finite(value) for value in values], dtype=bool)
+        finite: Any
+        if len(values) < 8:  # a few points: cheaper in Python than a numpy round trip
+            finite = [_is_finite(value) for value in values]
+            all_finite = all(finite)
+        else:
+            np = self._np
+            try:
+                finite = np.isfinite(np.array(values, dtype=np.float64))
+            except (OverflowError, TypeError, ValueError):  # an int beyond float64 is finite
+                finite = np.array([_is_finite(value) for value in values], dtype=bool)
+            all_finite = bool(finite.all())
         nonfinite = self._nonfinite
-        if not nonfinite and finite.all():
+        if all_finite and not nonfinite:
             return
         for i, tag in enumerate(tags):
             if not finite[i]:
