@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from tblog._step import step
 from tblog.adapter import TensorBoardAdapter, adapter
 from tblog.exceptions import SetupError, TblogError, WriterClosedError
+from tblog.filters import SampleFilter
 from tblog.handler import QueueHandler, TensorBoardHandler
 from tblog.processors import TensorBoardProcessor
 from tblog.read import read_histograms, read_scalars, read_text
@@ -37,6 +38,7 @@ __all__ = [
     "QueueHandler",
     "RootLogger",
     "RunWriter",
+    "SampleFilter",
     "SetupError",
     "SummaryWriter",
     "TblogError",

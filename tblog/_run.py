@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import logging
 import math
 import os
 import socket
@@ -28,6 +29,8 @@ DEFAULT_BLOCK_SECS = 1.0
 DEFAULT_TIMEOUT_SECS = 10.0
 DEFAULT_UPLOAD_SECS = 30.0
 
+#: The logger of the NaN/Inf sentinel's warnings (its records never feed a run back).
+NAN_LOGGER = "tblog.nan"
 _WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
 _WAIT_MAX = threading.TIMEOUT_MAX  # the longest wait a lock or thread join accepts
 _CHUNK = 4096  # points encoded per write() call
@@ -73,6 +76,7 @@ def check_options(
     storage_options: Any = None,
     spool_dir: Any = None,
     filename_suffix: Any = "",
+    nan_warning: Any = True,
 ) -> None:
     """Raise naming the first writer option that is unusable (before anything starts).
 
@@ -86,11 +90,12 @@ def check_options(
         storage_options: fsspec options of a remote run, a mapping or None.
         spool_dir: Where a remote run's segments wait for upload, a path or None.
         filename_suffix: Appended to event file names, a str without a path separator.
+        nan_warning: Warn through ``logging`` when a scalar tag turns non-finite, a bool.
 
     Raises:
         ValueError: An option is not a number in its range, or a suffix holds a separator.
-        TypeError: ``storage_options`` is not a mapping, ``spool_dir`` not a path, or
-            ``filename_suffix`` not a str.
+        TypeError: ``storage_options`` is not a mapping, ``spool_dir`` not a path,
+            ``filename_suffix`` not a str, or ``nan_warning`` not a bool.
     """
     if not isinstance(filename_suffix, str):
         msg = f"filename_suffix must be a str, got {type(filename_suffix).__name__}"
@@ -98,6 +103,9 @@ def check_options(
     if "/" in filename_suffix or os.sep in filename_suffix:
         msg = f"filename_suffix must not hold a path separator, got {filename_suffix!r}"
         raise ValueError(msg)
+    if not isinstance(nan_warning, bool):
+        msg = f"nan_warning must be True or False, got {nan_warning!r}"
+        raise TypeError(msg)
     if max_bytes is not None and (
         not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1024
     ):
@@ -165,6 +173,7 @@ class Run:
         max_bytes: int | None = None,
         storage_options: Mapping[str, Any] | None = None,
         spool_dir: str | os.PathLike[str] | None = None,
+        nan_warning: bool = True,
         first_events: Iterable[Any] = (),
         filename_suffix: str = "",
     ) -> None:
@@ -178,6 +187,7 @@ class Run:
             storage_options,
             spool_dir,
             filename_suffix,
+            nan_warning,
         )
         store = open_store(logdir, storage_options) if is_url(logdir) else None
         self.key = logdir  # the registry key: the directory as first opened in this process
@@ -203,11 +213,16 @@ class Run:
         self._stuck_at: int | None = None  # _progress when a flush last waited in vain
         self._closed_done = threading.Event()  # set when close() finished (or gave up)
         self.warn_once = Once()  # report a problem of this run once
+        self.nan_warning = nan_warning
+        self._nonfinite: set[str] = set()  # scalar tags whose last value was NaN or inf
         self._first_events = list(first_events)
         self._scalars = ScalarEncoder()
         # These import numpy and tensorboardX before the thread starts (a fork never catches the
         # writer thread half-way through an import).
         self._batch = BatchScalarEncoder(self._scalars)
+        import numpy as np  # imported by the encoder above already: a dict lookup
+
+        self._np = np
         self._protos = ProtoEncoder()
         self._sink: EventSink
         if store is None:
@@ -345,6 +360,11 @@ class Run:
         """Make the per-tag counters continue from these steps (a restored run)."""
         with self._lock:
             self._next.update(steps)
+
+    def counters(self) -> dict[str, int]:
+        """Return a copy of the per-tag step counters: each tag's next counted step."""
+        with self._lock:
+            return dict(self._next)
 
     def _crowded(self, points: int = 1) -> bool:
         """Wake the writer; return False if the points must be dropped (counted here).
@@ -556,6 +576,11 @@ class Run:
         self, tags: Any, values: Any, steps: Any, walls: Any
     ) -> tuple[list[bytes], int]:
         """Encode scalar points in a batch; returns the framed chunks and the points they hold."""
+        if self.nan_warning:
+            try:
+                self._watch_finite(tags, values, steps)
+            except Exception as exc:  # noqa: BLE001 - the sentinel must never cost a point
+                self.warn_once("nan-warning", f"the NaN/Inf check of {self.logdir} failed: {exc}")
         try:
             return self._batch.encode(tags, values, steps, walls), len(tags)
         except Exception:  # noqa: BLE001 - find the bad point, keep the others
@@ -566,6 +591,42 @@ class Run:
                 except Exception as exc:  # noqa: BLE001, PERF203 - the slow path finding a bad point
                     self._encode_failed(point[0], exc)
             return out, len(out)
+
+    def _watch_finite(self, tags: Any, values: Any, steps: Any) -> None:
+        """The NaN/Inf sentinel: warn when a scalar tag turns non-finite, and when it recovers.
+
+        One numpy pass over the batch: nothing more happens while every value is finite and no
+        tag is in the non-finite state. The points themselves are written as they are.
+        """
+        finite: Any
+        if len(values) < 8:  # a few points: cheaper in Python than a numpy round trip
+            finite = [_is_finite(value) for value in values]
+            all_finite = all(finite)
+        else:
+            np = self._np
+            try:
+                finite = np.isfinite(np.array(values, dtype=np.float64))
+            except (OverflowError, TypeError, ValueError):  # an int beyond float64 is finite
+                finite = np.array([_is_finite(value) for value in values], dtype=bool)
+            all_finite = bool(finite.all())
+        nonfinite = self._nonfinite
+        if all_finite and not nonfinite:
+            return
+        for i, tag in enumerate(tags):
+            if not finite[i]:
+                if tag not in nonfinite:
+                    nonfinite.add(tag)
+                    _nan_warning(
+                        "%s: tag %r got the non-finite value %r at step %d (its points are "
+                        "written as they are)",
+                        self.logdir, tag, values[i], steps[i],
+                    )  # fmt: skip
+            elif tag in nonfinite:
+                nonfinite.discard(tag)
+                _nan_warning(
+                    "%s: tag %r is finite again at step %d (value %r)",
+                    self.logdir, tag, steps[i], values[i],
+                )  # fmt: skip
 
     def _encode_failed(self, tag: str, exc: Exception) -> None:
         self.dropped += 1
@@ -601,6 +662,31 @@ class Run:
         self._thread = None  # started by the child's first point or flush
         self._crowded_at = 0
         self._stopping = False
+
+
+def _nan_warning(msg: str, *args: Any) -> None:
+    """Log a WARNING through ``tblog.nan`` from the writer thread, without logging's module lock.
+
+    ``Logger.warning`` may take that lock (its level cache), which ``dictConfig`` holds while it
+    flushes the handlers it replaces, waiting for this very thread. The logger is made once,
+    at the first warning of the process; a logger ``dictConfig`` disabled stays silent.
+    """
+    logger = logging.Logger.manager.loggerDict.get(NAN_LOGGER)
+    if not isinstance(logger, logging.Logger):
+        logger = logging.getLogger(NAN_LOGGER)
+    disabled = logger.disabled or logger.manager.disable >= logging.WARNING
+    if disabled or logger.getEffectiveLevel() > logging.WARNING:
+        return
+    logger.handle(logger.makeRecord(NAN_LOGGER, logging.WARNING, __file__, 0, msg, args, None))
+
+
+def _is_finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float is still a finite number
+        return True
+    except (TypeError, ValueError):  # not a number at all: the encoder reports it
+        return True
 
 
 class _LateQueue(deque[Any]):

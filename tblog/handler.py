@@ -63,10 +63,16 @@ class TensorBoardHandler(logging.Handler):
             (default: no limit locally, 64 MiB segments remotely).
         storage_options: fsspec options of a remote run (default: from the environment).
         spool_dir: Where a remote run's segments wait for upload.
+        nan_warning: The NaN/Inf sentinel (default on): the first time a scalar tag gets a NaN
+            or an infinity, one WARNING through the ``tblog.nan`` logger names the run, the tag,
+            the step and the value, and one more when the tag is finite again; the points are
+            written as they are. The check runs on the writer thread. Like every writer option,
+            it is the run's: the first handler, writer or processor to open a run decides it.
 
     Raises:
         ValueError: An option is out of range or ``text_tag`` is unusable; nothing is
             registered or opened then.
+        TypeError: ``nan_warning`` is not a bool (or another option has the wrong type).
     """
 
     # Class-level defaults: a handler whose construction failed half-way stays harmless.
@@ -88,6 +94,7 @@ class TensorBoardHandler(logging.Handler):
         max_bytes: int | None = None,
         storage_options: Mapping[str, Any] | None = None,
         spool_dir: str | os.PathLike[str] | None = None,
+        nan_warning: bool = True,
     ) -> None:
         # Validate before Handler.__init__ registers the handler for logging.shutdown().
         cached = check_text_tag(text_tag) if text_tag is not None else True
@@ -100,6 +107,7 @@ class TensorBoardHandler(logging.Handler):
             "max_bytes": max_bytes,
             "storage_options": storage_options,
             "spool_dir": spool_dir,
+            "nan_warning": nan_warning,
         }
         _run.check_options(**options)
         super().__init__(level)

@@ -46,10 +46,14 @@ class TensorBoardProcessor:
             (the method name, e.g. ``info``).
         flush_secs: At most this many seconds pass between an event and its write to disk.
         timeout_secs: The longest ``flush()`` and ``close()`` wait for the disk.
+        nan_warning: The NaN/Inf sentinel (see ``TensorBoardHandler``): warn through the
+            ``tblog.nan`` logger when a scalar tag turns non-finite and when it recovers. The
+            run's first opener decides it.
 
     Raises:
         ModuleNotFoundError: structlog is not installed (``pip install "tblog[structlog]"``).
         ValueError: A bad option.
+        TypeError: ``nan_warning`` is not a bool.
     """
 
     def __init__(
@@ -61,13 +65,17 @@ class TensorBoardProcessor:
         text_tag: str = "logs/{level}",
         flush_secs: float = _run.DEFAULT_FLUSH_SECS,
         timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
+        nan_warning: bool = True,
     ) -> None:
         require("structlog", "structlog", "TensorBoardProcessor and the structlog bridge")
         if isinstance(keys, str):
             msg = f"keys must be a list of key names, not the str {keys!r}"
             raise TypeError(msg)
-        _run.check_options(flush_secs=flush_secs, timeout_secs=timeout_secs)
+        _run.check_options(
+            flush_secs=flush_secs, timeout_secs=timeout_secs, nan_warning=nan_warning
+        )
         self.timeout_secs = timeout_secs
+        self.nan_warning = nan_warning
         self.logdir = None if logdir is None else str(logdir)
         self.keys = tuple(keys or ())
         self.text = text
@@ -83,10 +91,11 @@ class TensorBoardProcessor:
         self._report = Once()
 
     def __getstate__(self) -> dict[str, Any]:
-        names = ("logdir", "keys", "text", "text_tag", "flush_secs", "timeout_secs")
+        names = ("logdir", "keys", "text", "text_tag", "flush_secs", "timeout_secs", "nan_warning")
         return {k: getattr(self, k) for k in names}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        self.nan_warning = True  # a processor pickled before the option existed
         self.__dict__.update(state)
         self._init_state()
 
@@ -100,7 +109,10 @@ class TensorBoardProcessor:
                 if self._run is None or target != self._target:
                     old = self._run
                     self._run = _run.acquire(
-                        target, flush_secs=self.flush_secs, timeout_secs=self.timeout_secs
+                        target,
+                        flush_secs=self.flush_secs,
+                        timeout_secs=self.timeout_secs,
+                        nan_warning=self.nan_warning,
                     )
                     self._target = target
                     if old is not None:

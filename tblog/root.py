@@ -30,6 +30,7 @@ from tblog._values import (
     plain_str,
 )
 from tblog.exceptions import SetupError, WriterClosedError
+from tblog.filters import SampleFilter
 from tblog.handler import DEFAULT_TEXT_TAG, QueueHandler, TensorBoardHandler, check_text_tag
 from tblog.writer import RunWriter, put_points, require
 
@@ -40,6 +41,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 #: A run's location: a local directory, or (a str) the URL of a run in object storage.
 RunPath = Path | str
 _RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
+#: The format of ``RootLogger.state_dict()``; ``restore(state=...)`` refuses other versions.
+STATE_VERSION = 1
+_NOT_GIVEN: Any = object()  # restore()'s run_path left out (None means "no events")
 _lock = threading.RLock()
 _active: RootLogger | None = None
 
@@ -145,10 +149,14 @@ class RootLogger:
         rank: int = 0,
         installed: Sequence[logging.Handler] = (),
         previous_level: int | None = None,
+        engine: _run.Run | None = None,
+        layout: _Layout | None = None,
     ) -> None:
         self._log_file = log_file
         self._run_path = run_path
         self._writer = writer
+        self._engine = engine  # the shared run behind ``writer`` (its counters for state_dict)
+        self._layout = layout  # how setup named the files of every rank (None after restore)
         self._rank = rank
         self._installed = list(installed)
         self._previous_level = previous_level
@@ -393,6 +401,58 @@ class RootLogger:
         step = max(0, (start_ns - self._target()._started_ns) // 1000)
         self.scalar(tag, (now - start_ns) / 1e9, step)
 
+    # ---- checkpoints ----------------------------------------------------------------------
+
+    def state_dict(self, *, step: int) -> dict[str, Any]:
+        """Return what ``tblog.restore(state=...)`` needs to continue this run from a checkpoint.
+
+        Save it with the model's checkpoint (``torch.save``, pickle, JSON: it is a small dict of
+        str, int, bool and None). ``step`` is the last step the checkpoint covers, the step just
+        trained and logged: restoring from the state purges every point after it (steps
+        ``> step``), so TensorBoard shows one curve without the points logged after the
+        checkpoint by the run that died. Under ``torch.distributed`` every rank's state names
+        its own file log and run; the state of one rank (rank 0's, in a checkpoint only rank 0
+        saves) also restores the others when it came from ``setup`` (it records the naming).
+
+        Args:
+            step: The last step whose points belong to the checkpoint, an int >= 0.
+
+        Returns:
+            A plain dict: ``version``, ``run_name``, ``log_name``, ``log_file``, ``run_path``
+            (str; a URL for a remote run; None on a rank that writes no events), ``log_root``,
+            ``runs_root``, ``per_rank``, ``rank``, ``step``, ``counters`` (each tag's next
+            counted step) and ``hparams_written``.
+
+        Raises:
+            ValueError: ``step`` is not an int >= 0.
+            RuntimeError: Nothing is set up (a facade taken before ``setup``).
+        """
+        target = self._target()
+        if target._log_file is None:
+            msg = "state_dict() needs a run: call tblog.setup() or tblog.restore() first"
+            raise RuntimeError(msg)
+        checked = check_step(step)
+        if checked is None:
+            msg = "state_dict() needs step=, the last step the checkpoint covers"
+            raise ValueError(msg)
+        engine = target._engine
+        layout = target._layout
+        run_path = target._run_path
+        return {
+            "version": STATE_VERSION,
+            "run_name": layout.run_name if layout is not None else None,
+            "log_name": layout.log_name if layout is not None else None,
+            "log_file": os.fspath(target._log_file),
+            "run_path": None if run_path is None else os.fspath(run_path),
+            "log_root": layout.log_root if layout is not None else None,
+            "runs_root": layout.runs_root if layout is not None else None,
+            "per_rank": layout.per_rank if layout is not None else False,
+            "rank": target._rank,
+            "step": checked,
+            "counters": engine.counters() if engine is not None else {},
+            "hparams_written": target._hparams_written,
+        }
+
     # ---- several processes ----------------------------------------------------------------
 
     def log_queue(self, queue: Any = None) -> Any:
@@ -457,6 +517,9 @@ class RootLogger:
                 if self._pid == os.getpid():
                     self._listener.stop()  # hands over every record already queued, then stops
                 self._listener = None
+            engine = self._engine
+            if engine is not None and engine.nan_warning and not engine.closed:
+                engine.flush()  # the sentinel's last warnings still reach the file log
             root = logging.getLogger()
             for handler in self._installed:
                 root.removeHandler(handler)
@@ -537,6 +600,35 @@ class _Options:
     console: bool
     text_tag: str | None
     writer: dict[str, Any]  # the run's writer options (flush_secs, timeout_secs, remote ones)
+    sample: SampleFilter | None = None  # on the TensorBoard handler only
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """How ``setup`` named a run's files, for every rank: what lets one rank's state restore all."""
+
+    run_name: str
+    log_name: str
+    log_root: str
+    runs_root: str
+    per_rank: bool
+
+    def files(self, rank: int) -> tuple[Path, RunPath | None]:
+        """Return rank ``rank``'s file log and run (None: the rank writes no events)."""
+        name = self.log_name
+        log_file = Path(self.log_root) / (f"{name}.log" if rank == 0 else f"{name}.rank{rank}.log")
+        if self.per_rank:
+            return log_file, _location(self.runs_root, name, f"rank_{rank}")
+        return log_file, _location(self.runs_root, name) if rank == 0 else None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Resume:
+    """What ``restore`` continues: the purge step, and a state's counters and hparams flag."""
+
+    purge_step: int | None = None
+    counters: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    hparams_written: bool = False
 
 
 def _check_options(
@@ -548,6 +640,7 @@ def _check_options(
     writer: dict[str, Any],
     roots: Mapping[str, Any],
     run_roots: Mapping[str, Any],
+    sample: Mapping[str, int] | None = None,
 ) -> _Options:
     """Validate every option of setup() or restore(); raise naming the first bad one.
 
@@ -559,13 +652,15 @@ def _check_options(
         writer: The run's writer options.
         roots: Paths that must be local (the file log's).
         run_roots: Paths that may be URLs too (the run's).
+        sample: ``{tag pattern: every}`` for the TensorBoard handler's ``SampleFilter``.
 
     Raises:
-        ValueError: A bad level, format, text tag, option or a URL as a local root.
-        TypeError: A root is not a path.
+        ValueError: A bad level, format, text tag, option, sample, or a URL as a local root.
+        TypeError: A root is not a path, ``sample`` not a mapping, ``nan_warning`` not a bool.
         ModuleNotFoundError: A URL's store needs a package that is missing.
     """
     _run.check_options(**writer)
+    sample_filter = None if sample is None else SampleFilter.from_mapping(sample)
     if text_tag is not None:
         check_text_tag(text_tag)
     for what, root in {**roots, **run_roots}.items():
@@ -584,7 +679,7 @@ def _check_options(
     except (TypeError, ValueError) as exc:
         msg = f"fmt is not a usable logging format: {exc}"
         raise ValueError(msg) from exc
-    return _Options(_check_level(level), formatter, console, text_tag, writer)
+    return _Options(_check_level(level), formatter, console, text_tag, writer, sample_filter)
 
 
 def _writer_options(
@@ -594,6 +689,7 @@ def _writer_options(
     max_bytes: Any,
     storage_options: Any,
     spool_dir: Any,
+    nan_warning: Any,
 ) -> dict[str, Any]:
     """The run's writer options that setup() and restore() take, by name."""
     return {
@@ -603,6 +699,7 @@ def _writer_options(
         "max_bytes": max_bytes,
         "storage_options": storage_options,
         "spool_dir": spool_dir,
+        "nan_warning": nan_warning,
     }
 
 
@@ -623,7 +720,8 @@ def _install(
     run_path: RunPath | None,
     rank: int,
     options: _Options,
-    purge_step: int | None = None,
+    resume: _Resume | None = None,
+    layout: _Layout | None = None,
 ) -> RootLogger:
     """Build the new facade, and only once it stands, close the previous one and install it.
 
@@ -634,7 +732,7 @@ def _install(
         if _active is not None:
             _active.flush()  # a resume plan below reads the run as it is on disk
         installed: list[logging.Handler] = []
-        writer = None
+        writer = engine = None
         try:
             _usable_dir(log_file.parent, "log_root")
             if isinstance(run_path, Path):
@@ -643,10 +741,11 @@ def _install(
             file_handler.setFormatter(options.formatter)
             installed.append(file_handler)
             if run_path is not None:
-                writer = _open_run(run_path, options, purge_step)
-                installed.append(
-                    TensorBoardHandler(run_path, text_tag=options.text_tag, **options.writer)
-                )
+                writer, engine = _open_run(run_path, options, resume)
+                events = TensorBoardHandler(run_path, text_tag=options.text_tag, **options.writer)
+                if options.sample is not None:
+                    events.addFilter(options.sample)
+                installed.append(events)
         except BaseException:
             for built in installed:
                 built.close()
@@ -671,32 +770,42 @@ def _install(
             rank=rank,
             installed=installed,
             previous_level=previous_level,
+            engine=engine,
+            layout=layout,
         )
+        facade._hparams_written = resume is not None and resume.hparams_written
         _active = facade
         _run.set_active_logdir(str(run_path) if run_path is not None else None)
         return facade
 
 
-def _open_run(run_path: RunPath, options: _Options, purge_step: int | None) -> RunWriter:
-    """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked."""
+def _open_run(
+    run_path: RunPath, options: _Options, resume: _Resume | None
+) -> tuple[RunWriter, _run.Run]:
+    """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked.
+
+    Returns a writer holding a share of the run, and the run itself (for its counters).
+    """
     first_events: list[Callable[[], Any]] = []
     seeds: dict[str, int] = {}
+    if resume is None:
+        resume = _Resume()
     if isinstance(run_path, str):  # a run in object storage: read what it holds, if anything
         try:
-            first_events, seeds = resume_plan(run_path, purge_step)
+            first_events, seeds = resume_plan(run_path, resume.purge_step, resume.counters)
         except (OSError, ValueError) as exc:
-            if purge_step is not None:
+            if resume.purge_step is not None:
                 msg = f"run_path {run_path!r} cannot be read to resume it: {exc}"
                 raise SetupError(msg) from exc
-    elif purge_step is not None or run_path.exists():
-        first_events, seeds = resume_plan(run_path, purge_step)
+    elif resume.purge_step is not None or resume.counters or run_path.exists():
+        first_events, seeds = resume_plan(run_path, resume.purge_step, resume.counters)
     run = _run.acquire(run_path, first_events=first_events, **options.writer)
     try:
         if run.refs > 1:  # already open in this process: the purge goes into its queue
             for build in first_events:
                 run.put_event(build)
         run.seed_steps(seeds)
-        return RunWriter(run.key)  # a share of the run just opened, with its options
+        return RunWriter(run.key), run  # a share of the run just opened, with its options
     finally:
         _run.release(run)
 
@@ -710,7 +819,7 @@ def _has_console(root: logging.Logger) -> bool:
 
 
 def resume_plan(
-    run_path: RunPath, purge_step: int | None
+    run_path: RunPath, purge_step: int | None, counters: Mapping[str, int] | None = None
 ) -> tuple[list[Callable[[], Any]], dict[str, int]]:
     """Return the first events and per-tag step counters that continue an existing run.
 
@@ -719,15 +828,22 @@ def resume_plan(
     TensorBoard's Python loader ignores the first START of a run and purges every point at or
     after the step on the next. Tags then count on from ``purge_step``, so their steps go back
     there, which is what makes the Rust loader drop each re-logged tag's stale points.
+
+    The run as read back decides a tag's counter; ``counters`` (a checkpoint's, see
+    ``RootLogger.state_dict``) fill in the tags it does not show: points lost in a crash before
+    they reached the disk, or a run that cannot be read back from here.
     """
     from tblog._reader import last_steps
 
     steps = last_steps(run_path)
+    known = {tag: step + 1 for tag, step in steps.items()}
+    for tag, next_step in (counters or {}).items():
+        known.setdefault(tag, next_step)
     if purge_step is None:
-        return [], {tag: step + 1 for tag, step in steps.items()}
+        return [], known
     # Tags already past purge_step go back to it; the others continue after their last step,
     # so no old point is shadowed (the Rust loader keeps only the last point of a step).
-    seeds = {tag: min(step + 1, purge_step) for tag, step in steps.items()}
+    seeds = {tag: min(next_step, purge_step) for tag, next_step in known.items()}
     return [_session_start(purge_step), _session_start(purge_step)], seeds
 
 
@@ -757,6 +873,8 @@ def setup(
     max_bytes: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
     spool_dir: str | os.PathLike[str] | None = None,
+    sample: Mapping[str, int] | None = None,
+    nan_warning: bool = True,
 ) -> RootLogger:
     """Install a file log, a TensorBoard run and a console on the stdlib root logger.
 
@@ -786,14 +904,20 @@ def setup(
         max_bytes: Start a new event file (or segment) before one grows past this many bytes.
         storage_options: fsspec options of a remote run (default: from the environment).
         spool_dir: Where a remote run's segments wait for upload.
+        sample: ``{tag pattern: N}``: the TensorBoard handler writes only every N-th step of
+            the matching tags (a ``tblog.SampleFilter`` on that handler; a tag follows the
+            first pattern it matches); the file log and the console keep every line.
+        nan_warning: Warn through the ``tblog.nan`` logger when a scalar tag turns NaN or
+            infinite, and when it is finite again (see ``TensorBoardHandler``).
 
     Returns:
         The active ``RootLogger``.
 
     Raises:
         SetupError: ``log_root`` or ``runs_root`` cannot be created or written (names the path).
-        ValueError: A bad option (level, fmt, text_tag, flush_secs, timeout_secs, a URL
-            ``log_root``, a URL scheme fsspec does not know).
+        ValueError: A bad option (level, fmt, text_tag, flush_secs, timeout_secs, sample, a
+            URL ``log_root``, a URL scheme fsspec does not know).
+        TypeError: ``sample`` is not a mapping, or ``nan_warning`` not a bool.
         ModuleNotFoundError: A remote ``runs_root`` needs fsspec or the store's package.
     """
     run_name = check_tag(run_name)  # a str subclass (an Enum member, say) as its plain str
@@ -805,10 +929,17 @@ def setup(
         console=console,
         text_tag=text_tag,
         writer=_writer_options(
-            flush_secs, timeout_secs, upload_secs, max_bytes, storage_options, spool_dir
+            flush_secs,
+            timeout_secs,
+            upload_secs,
+            max_bytes,
+            storage_options,
+            spool_dir,
+            nan_warning,
         ),
         roots={"log_root": log_root},
         run_roots={"runs_root": runs_root},
+        sample=sample,
     )
     rank = get_rank()
     runs = _location(runs_root)
@@ -816,13 +947,11 @@ def setup(
     claimed: list[Path] = []
     try:
         name = log_name or _shared_log_name(run_name, Path(log_root), runs, rank, claimed, options)
-        log_file = Path(log_root) / (f"{name}.log" if rank == 0 else f"{name}.rank{rank}.log")
-        run_path: RunPath | None = _location(runs_root, name)
-        if per_rank:
-            run_path = _location(runs_root, name, f"rank_{rank}")
-        elif rank != 0:
-            run_path = None
-        return _install(log_file=log_file, run_path=run_path, rank=rank, options=options)
+        layout = _Layout(run_name, name, os.fspath(log_root), os.fspath(runs_root), per_rank)
+        log_file, run_path = layout.files(rank)
+        return _install(
+            log_file=log_file, run_path=run_path, rank=rank, options=options, layout=layout
+        )
     except BaseException:
         _unclaim(claimed + new_dirs)
         raise
@@ -938,8 +1067,9 @@ def _unclaim(claimed: list[Path]) -> None:
 
 def restore(
     *,
-    log_file: str | os.PathLike[str],
-    run_path: str | os.PathLike[str] | None,
+    log_file: str | os.PathLike[str] | None = None,
+    run_path: str | os.PathLike[str] | None = _NOT_GIVEN,
+    state: Mapping[str, Any] | None = None,
     purge_step: int | None = None,
     level: int | str = logging.INFO,
     console: bool = True,
@@ -951,16 +1081,24 @@ def restore(
     max_bytes: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
     spool_dir: str | os.PathLike[str] | None = None,
+    sample: Mapping[str, int] | None = None,
+    nan_warning: bool = True,
 ) -> RootLogger:
     """Continue a previous run: append to its file log and write into its run directory.
 
-    Without ``purge_step`` every tag continues after its last step. With it, TensorBoard shows no
-    point at or after ``purge_step`` from before the restore (resume from a checkpoint taken at
-    that step); tags continue from ``purge_step``.
+    Give either ``log_file`` and ``run_path``, or the ``state`` a checkpoint saved from
+    ``RootLogger.state_dict(step=K)``. Without ``purge_step`` every tag continues after its
+    last step. With it, TensorBoard shows no point at or after ``purge_step`` from before the
+    restore (resume from a checkpoint taken at that step); tags continue from ``purge_step``.
+    A ``state`` purges from ``K + 1`` on (the points after the checkpoint's step), unless
+    ``purge_step`` says otherwise; it also brings back the per-tag step counters and whether
+    hyperparameters were written. Under ``torch.distributed`` each rank restores its own file
+    log and run: from its own state, or from another rank's state made by ``setup``.
 
     Args:
         log_file: The file log to append to (``RootLogger.log_file`` of the run).
         run_path: The run directory to continue (``RootLogger.run_path``); None for no events.
+        state: A ``RootLogger.state_dict()``, instead of ``log_file`` and ``run_path``.
         purge_step: Hide the old points at or after this step.
         level: The root logger's level while set up.
         console: Also print records on stderr, unless the root logger already does.
@@ -972,25 +1110,47 @@ def restore(
         max_bytes: Start a new event file (or segment) before one grows past this many bytes.
         storage_options: fsspec options of a remote run (default: from the environment).
         spool_dir: Where a remote run's segments wait for upload.
+        sample: ``{tag pattern: N}`` for the TensorBoard handler, as ``setup`` takes it.
+        nan_warning: The NaN/Inf sentinel, as ``setup`` takes it.
 
     Returns:
         The active ``RootLogger``.
 
     Raises:
         SetupError: The file log's or run's directory cannot be created or written.
-        ValueError: ``purge_step`` is not an int >= 0.
+        ValueError: ``purge_step`` is not an int >= 0; ``state`` is not a tblog state, or
+            comes from another rank and does not say how that rank's files are named.
+        TypeError: Both ``state`` and ``log_file``/``run_path``, or neither, are given.
     """
     checked = check_step(purge_step)
+    rank = get_rank()
+    layout: _Layout | None = None
+    resume = _Resume(checked)
+    if state is not None:
+        if log_file is not None or run_path is not _NOT_GIVEN:
+            msg = "restore() takes state= or log_file= and run_path=, not both"
+            raise TypeError(msg)
+        log_file, run_path, layout, resume = _from_state(state, rank, checked)
+    elif log_file is None or run_path is _NOT_GIVEN:
+        msg = "restore() needs log_file= and run_path= (None for no events), or state="
+        raise TypeError(msg)
     options = _check_options(
         level=level,
         fmt=fmt,
         console=console,
         text_tag=text_tag,
         writer=_writer_options(
-            flush_secs, timeout_secs, upload_secs, max_bytes, storage_options, spool_dir
+            flush_secs,
+            timeout_secs,
+            upload_secs,
+            max_bytes,
+            storage_options,
+            spool_dir,
+            nan_warning,
         ),
         roots={"log_file": log_file},
         run_roots={"run_path": run_path},
+        sample=sample,
     )
     location = _location(run_path) if run_path is not None else None
     new_dirs = _missing_dirs(Path(log_file).parent, location)
@@ -998,13 +1158,77 @@ def restore(
         return _install(
             log_file=Path(log_file),
             run_path=location,
-            rank=get_rank(),
+            rank=rank,
             options=options,
-            purge_step=checked,
+            resume=resume,
+            layout=layout,
         )
     except BaseException:
         _unclaim(new_dirs)
         raise
+
+
+def _from_state(
+    state: Mapping[str, Any], rank: int, purge_step: int | None
+) -> tuple[str, str | None, _Layout | None, _Resume]:
+    """Read a ``state_dict()``: this rank's file log and run, its naming, and what to resume.
+
+    Raises:
+        ValueError: Not a tblog state (naming the bad key), or another rank's state that does
+            not say how this rank's files are named.
+    """
+    if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
+        msg = (
+            f"state must be a RootLogger.state_dict() (version {STATE_VERSION}), got {state!r:.80}"
+        )
+        raise ValueError(msg)
+    step = _state_key(state, "step", int)
+    counters = _state_key(state, "counters", dict)
+    if step < 0 or not all(
+        isinstance(tag, str) and type(n) is int and n >= 0 for tag, n in counters.items()
+    ):
+        msg = "state['step'] and state['counters'] must hold ints >= 0"
+        raise ValueError(msg)
+    names = {key: _state_key(state, key, str, optional=True) for key in _LAYOUT_KEYS}
+    per_rank = _state_key(state, "per_rank", bool)
+    layout = None
+    if None not in names.values():
+        layout = _Layout(**names, per_rank=per_rank)
+    log_file = _state_key(state, "log_file", str)
+    run_path = _state_key(state, "run_path", str, optional=True)
+    resume = _Resume(
+        step + 1 if purge_step is None else purge_step,
+        counters,
+        _state_key(state, "hparams_written", bool),
+    )
+    if _state_key(state, "rank", int) != rank:
+        if layout is None:
+            msg = (
+                f"state comes from rank {state['rank']}, this is rank {rank}, and it does not "
+                "say how this rank's files are named (restore each rank from its own state)"
+            )
+            raise ValueError(msg)
+        mine, my_run = layout.files(rank)
+        same_run = my_run is not None and os.fspath(my_run) == run_path
+        log_file, run_path = os.fspath(mine), None if my_run is None else os.fspath(my_run)
+        if not same_run:  # another rank's run: its counters and hparams are not this run's
+            resume = _Resume(resume.purge_step)
+    return log_file, run_path, layout, resume
+
+
+_LAYOUT_KEYS = ("run_name", "log_name", "log_root", "runs_root")
+
+
+def _state_key(state: Mapping[str, Any], key: str, kind: type, *, optional: bool = False) -> Any:
+    """``state[key]`` if it is a ``kind`` (or None when ``optional``); else ValueError."""
+    value = state.get(key)
+    if value is None and optional:
+        return value
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    expected = f"None or a {kind.__name__}" if optional else f"a {kind.__name__}"
+    msg = f"state[{key!r}] must be {expected}, got {value!r:.80}"
+    raise ValueError(msg)
 
 
 def log_to_queue(queue: Any, level: int | str = logging.NOTSET) -> Any:

@@ -81,6 +81,8 @@ class RunWriter:
             they come from the environment (``AWS_ENDPOINT_URL``, ...).
         spool_dir: Where a remote run's segments wait for upload (default ``$TBLOG_SPOOL``, else
             ``<tmp>/tblog-spool``).
+        nan_warning: Warn once (logger ``tblog.nan``) when a scalar tag turns NaN or inf, and
+            once when it is finite again.
 
     Raises:
         ValueError: An option is out of range, or fsspec knows no filesystem for the URL.
@@ -99,6 +101,7 @@ class RunWriter:
         max_bytes: int | None = None,
         storage_options: Mapping[str, Any] | None = None,
         spool_dir: PathLike | None = None,
+        nan_warning: bool = True,
     ) -> None:
         if logdir is None:
             logdir = _run.active_logdir()
@@ -112,6 +115,7 @@ class RunWriter:
             max_bytes=max_bytes,
             storage_options=storage_options,
             spool_dir=spool_dir,
+            nan_warning=nan_warning,
         )
         self._tbx: Any = None  # a tensorboardX SummaryWriter on this run, made on first use
         self._hold(run)

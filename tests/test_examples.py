@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +56,35 @@ def test_facade_example_and_its_resume(tmp_path: Path) -> None:
     assert {"hparams", "text", "histograms"} <= set(data.plugins)
     log_file = tmp_path / first.stdout.split("file log:")[1].split("\n")[0].strip()
     assert 2 == log_file.read_text().count("done after")
+
+
+def test_resume_example_after_kill_9(tmp_path: Path) -> None:
+    """examples/resume.py killed at step 25, restarted: the uninterrupted run's curve, once."""
+    hung = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "resume.py"), "--workdir", "exp", "--hang-at", "25"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert hung.stdout is not None
+        assert "rank 0 hanging at step 25\n" == hung.stdout.readline()
+    finally:
+        hung.send_signal(signal.SIGKILL)
+        hung.wait(30)
+    _example(tmp_path, "resume.py", "--workdir", "exp")
+    _example(tmp_path, "resume.py", "--workdir", "uninterrupted")
+    (name,) = os.listdir(tmp_path / "exp" / "runs")
+    data = read_run(tmp_path / "exp" / "runs" / name)
+    (other,) = os.listdir(tmp_path / "uninterrupted" / "runs")
+    expected = read_run(tmp_path / "uninterrupted" / "runs" / other)
+    assert list(range(30)) == data.steps("loss")  # no step twice: the stale 20..25 are purged
+    assert expected.scalars["loss"] == data.scalars["loss"]
+    assert expected.scalars["params/w"] == data.scalars["params/w"]
+    log = (tmp_path / "exp" / "logs" / f"{name}.log").read_text()
+    lines = [line.split(": ", 1)[1] for line in log.splitlines()]
+    resumed = lines.index("resumed from the checkpoint of step 19")
+    assert ["started", "step 25", "step 20", "done at step 29"] == [
+        lines[0], lines[resumed - 1][:7], lines[resumed + 1][:7], lines[-1]
+    ]  # the first life up to its hang at 25, then the second from 20 on  # fmt: skip
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
