@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -125,6 +126,8 @@ class RunWriter:
         self._run: _run.Run | None = run
         self._logdir = run.logdir
         self._dropped_seen = run.dropped  # flush() fails when points were dropped since
+        if "_close_lock" not in self.__dict__:
+            self._close_lock = threading.Lock()  # a second close() waits for the first
 
     def _when(self, global_step: Any, walltime: Any) -> tuple[int | None, float | None]:
         """Return a call's checked step and walltime (None: resolved later); raise naming them."""
@@ -415,10 +418,14 @@ class RunWriter:
         return clean
 
     def close(self) -> None:
-        """Flush and release this writer's share of the run; calling it twice is harmless."""
-        run, self._run = self._run, None
-        if run is not None:
-            _run.release(run)
+        """Flush and release this writer's share of the run; calling it twice is harmless.
+
+        A second ``close()`` from another thread returns only once the first one has.
+        """
+        with self._close_lock:
+            run, self._run = self._run, None
+            if run is not None:
+                _run.release(run)
 
     def __enter__(self) -> RunWriter:
         return self

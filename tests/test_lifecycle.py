@@ -522,3 +522,29 @@ def test_a_failing_setup_removes_the_directories_it_made(tmp_path: Path) -> None
     with pytest.raises(tblog.SetupError):
         tblog.setup("x", log_root=tmp_path / "new" / "logs", runs_root=blocker / "runs")
     assert not (tmp_path / "new").exists()
+
+
+def test_a_second_close_of_one_writer_waits_for_the_first(logdir: Path) -> None:
+    """Two threads closing the same RunWriter: neither returns before the points are written."""
+    writer = tblog.RunWriter(logdir)
+    run = writer._live()
+    stall = threading.Event()
+    original = _run.Run._drain
+
+    def stalled(self: _run.Run) -> None:
+        stall.wait()
+        original(self)
+
+    run._drain = stalled.__get__(run)  # type: ignore[method-assign]
+    run._wake.set()
+    time.sleep(0.05)
+    for step in range(1000):
+        writer.add_scalar("x", float(step), step)
+    first = threading.Thread(target=writer.close)
+    first.start()
+    while not run.closed:
+        time.sleep(0.001)
+    threading.Timer(0.3, stall.set).start()
+    writer.close()
+    assert 1000 == run.written
+    first.join()
