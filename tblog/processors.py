@@ -85,7 +85,8 @@ class TensorBoardProcessor:
 
     def _init_state(self) -> None:
         self._lock = threading.Lock()
-        self._pid = os.getpid()  # a fork while another thread held the lock: a new one
+        self._close_lock = threading.Lock()  # a second close() waits for the first
+        self._pid = os.getpid()  # a fork while another thread held a lock: new ones
         self._run: _run.Run | None = None
         self._target: str | None = None
         self._report = Once()
@@ -192,11 +193,13 @@ class TensorBoardProcessor:
     def close(self) -> None:
         """Release the processor's share of the run; it reopens if more events come."""
         if self._pid != os.getpid():
-            self._lock, self._pid = threading.Lock(), os.getpid()
-        with self._lock:
-            run, self._run, self._target = self._run, None, None
-        if run is not None:
-            _run.release(run)
+            self._lock, self._close_lock = threading.Lock(), threading.Lock()
+            self._pid = os.getpid()
+        with self._close_lock:  # not the event lock: logging calls never wait for a close
+            with self._lock:
+                run, self._run, self._target = self._run, None, None
+            if run is not None:
+                _run.release(run)
 
     def __repr__(self) -> str:
         return f"TensorBoardProcessor(logdir={self.logdir!r}, keys={list(self.keys)!r})"

@@ -38,6 +38,21 @@ def _run_script(
     )
 
 
+def _stall(run: _run.Run) -> threading.Event:
+    """Hold the run's writer thread inside its next drain until the returned event is set."""
+    stall = threading.Event()
+    original = run._drain
+
+    def stalled() -> None:
+        stall.wait()
+        original()
+
+    run._drain = stalled  # type: ignore[method-assign]
+    run._wake.set()
+    time.sleep(0.05)  # the writer thread now waits in the stalled drain
+    return stall
+
+
 # ---- close is a barrier ----------------------------------------------------------------------
 
 
@@ -140,20 +155,10 @@ def test_a_removed_run_directory_loses_no_flushed_point(logdir: Path) -> None:
 def test_flush_says_false_once_for_dropped_points(logdir: Path) -> None:
     """A point dropped before a flush makes that flush return False; the next one is True."""
     writer = tblog.RunWriter(logdir, max_queue=10, block_secs=0)
-    stall = threading.Event()
-    original = _run.Run._drain
     run = writer._live()
-
-    def stalled(self: _run.Run) -> None:
-        stall.wait()
-        original(self)
-
-    run._drain = stalled.__get__(run)  # type: ignore[method-assign]
-    run._wake.set()
-    time.sleep(0.05)  # the writer now waits in the stalled drain
+    stall = _stall(run)
     for step in range(30):
         writer.add_scalar("x", 1.0, step)
-    run._drain = original.__get__(run)  # type: ignore[method-assign]
     stall.set()
     assert writer.flush() is False
     writer.add_scalar("x", 1.0, 30)
@@ -359,23 +364,13 @@ def test_a_stalled_disk_costs_the_caller_block_secs_once(logdir: Path) -> None:
     """A full queue on a stuck writer: one call waits block_secs, the next ones drop at once."""
     writer = tblog.RunWriter(logdir, max_queue=100, block_secs=0.5)
     run = writer._live()
-    stall = threading.Event()
-    original = _run.Run._drain
-
-    def stalled(self: _run.Run) -> None:
-        stall.wait()
-        original(self)
-
-    run._drain = stalled.__get__(run)  # type: ignore[method-assign]
-    run._wake.set()
-    time.sleep(0.05)
+    stall = _stall(run)
     for step in range(100):
         writer.add_scalar("x", 1.0, step)
     start = time.monotonic()
     for step in range(100, 110):
         writer.add_scalar("x", 1.0, step)
     spent = time.monotonic() - start
-    run._drain = original.__get__(run)  # type: ignore[method-assign]
     stall.set()
     assert writer.flush() is False
     assert 10 == writer.stats.dropped
@@ -437,16 +432,7 @@ def test_flush_during_another_threads_close_waits_for_it(logdir: Path) -> None:
     writer = tblog.RunWriter(logdir)
     other = tblog.RunWriter(logdir)
     run = writer._live()
-    stall = threading.Event()
-    original = _run.Run._drain
-
-    def stalled(self: _run.Run) -> None:
-        stall.wait()
-        original(self)
-
-    run._drain = stalled.__get__(run)  # type: ignore[method-assign]
-    run._wake.set()
-    time.sleep(0.05)  # the writer thread waits in the stalled drain
+    stall = _stall(run)
     for step in range(1000):
         writer.add_scalar("x", float(step), step)
     closing = threading.Thread(target=run.close)  # the engine's close, as the last release does
@@ -457,7 +443,6 @@ def test_flush_during_another_threads_close_waits_for_it(logdir: Path) -> None:
     assert other.flush(timeout=10) is True
     assert 1000 == run.written  # not before the close wrote every point
     closing.join()
-    run._drain = original.__get__(run)  # type: ignore[method-assign]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -528,16 +513,7 @@ def test_a_second_close_of_one_writer_waits_for_the_first(logdir: Path) -> None:
     """Two threads closing the same RunWriter: neither returns before the points are written."""
     writer = tblog.RunWriter(logdir)
     run = writer._live()
-    stall = threading.Event()
-    original = _run.Run._drain
-
-    def stalled(self: _run.Run) -> None:
-        stall.wait()
-        original(self)
-
-    run._drain = stalled.__get__(run)  # type: ignore[method-assign]
-    run._wake.set()
-    time.sleep(0.05)
+    stall = _stall(run)
     for step in range(1000):
         writer.add_scalar("x", float(step), step)
     first = threading.Thread(target=writer.close)
