@@ -105,6 +105,8 @@ class Source:
         without this, a second read in one process would not see objects uploaded since the
         first. Every listing this class makes calls it first.
         """
+        if self.fs is None:
+            return
         invalidate = getattr(self.fs, "invalidate_cache", None)
         if invalidate is not None:
             invalidate()

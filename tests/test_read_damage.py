@@ -348,3 +348,17 @@ def test_a_run_reader_lists_damaged_files(tmp_path: Path) -> None:
     reader.update()
     assert [str(path)] == list(reader.damaged)
     assert "length CRC" in reader.damaged[str(path)]
+
+
+def test_a_rewritten_s3_event_file_is_read_to_its_new_end(s3: S3Bucket) -> None:
+    """An event file given as the path, rewritten longer (TensorBoard's boto3 writer does)."""
+    pytest.importorskip("s3fs")
+    key = "f/events.out.tfevents.1000000001.host"
+    _put(s3, key, _events(_scalar_events("x", range(10))))
+    tblog.read_scalars(s3.url("f"))  # a listing of the run that holds it, now cached
+    ((_, reader),) = _reader.open_runs(s3.url(key), [_reader.SCALARS])[1]
+    reader.update()
+    assert 10 == len(reader.scalars().step)
+    _put(s3, key, _events(_scalar_events("x", range(20))))
+    reader.update()
+    assert 20 == len(reader.scalars().step)
