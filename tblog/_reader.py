@@ -94,7 +94,22 @@ class Source:
             msg = f'reading {text} needs fsspec: pip install "tblog[remote]"'
             raise ModuleNotFoundError(msg, name="fsspec") from exc
         fs, root = fsspec.core.url_to_fs(text)
-        return cls(fs), root.rstrip("/") or root
+        source = cls(fs)
+        source.forget_listings()
+        return source, root.rstrip("/") or root
+
+    def forget_listings(self) -> None:
+        """Drop the filesystem's cached listings, so that the next one is read afresh.
+
+        fsspec filesystems (s3fs, gcsfs, ...) are shared per process and cache what they list:
+        without this, a second read in one process would not see objects uploaded since the
+        first. Every listing this class makes calls it first.
+        """
+        if self.fs is None:
+            return
+        invalidate = getattr(self.fs, "invalidate_cache", None)
+        if invalidate is not None:
+            invalidate()
 
     def isfile(self, path: str) -> bool:
         """True if ``path`` is a file."""
@@ -112,6 +127,7 @@ class Source:
         """The event files directly in ``directory``, in the name order TensorBoard reads them."""
         if self.fs is None:
             return event_files(directory)
+        self.forget_listings()
         try:
             entries = self.fs.ls(directory, detail=True)
         except (OSError, ValueError):
@@ -127,6 +143,7 @@ class Source:
         """(run name, directory) for ``root`` and every directory below it with event files."""
         if self.fs is None:
             return find_runs(root)
+        self.forget_listings()
         found = []
         for directory, _, files in self.fs.walk(root):
             if any(_is_event_file(name) for name in files):
@@ -168,15 +185,37 @@ def find_runs(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Return (run name, directory) for ``root`` and every directory below it with event files.
 
     Names are paths relative to ``root`` with ``/`` separators (``.`` for ``root`` itself), as
-    TensorBoard names runs, in sorted order.
+    TensorBoard names runs, in sorted order. Symbolic links to directories are followed, as both
+    TensorBoard loaders follow them (a run reached through a link is named by the link's path);
+    a link back to a directory the walk came through (a loop) is not followed again.
     """
     runs = []
-    for directory, dirnames, _ in os.walk(root):
-        dirnames.sort()
+    top = _identity(root)
+    ancestors = {os.fspath(root): frozenset([top] if top is not None else [])}
+    for directory, dirnames, _ in os.walk(root, followlinks=True):
+        chain = ancestors.pop(directory, frozenset())
+        kept = []
+        for name in sorted(dirnames):
+            path = os.path.join(directory, name)
+            identity = _identity(path)
+            if identity is None or identity in chain:
+                continue  # gone, or a loop
+            ancestors[path] = chain | {identity}
+            kept.append(name)
+        dirnames[:] = kept
         if event_files(directory):
             name = os.path.relpath(directory, root).replace(os.sep, "/")
             runs.append((name, directory))
     return sorted(runs)
+
+
+def _identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(device, inode) of the directory ``path`` names, links followed; None if unreachable."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 # ---- the Event protocol buffer, without importing tensorboardX (which imports torch) --------
@@ -299,7 +338,10 @@ def _event_class() -> Any:
 
 
 def iter_records(path: str | os.PathLike[str]) -> Iterator[bytes]:
-    """Yield each whole record's data; stop at the first torn or corrupt record, as readers do."""
+    """Yield each whole record's data; stop at the first torn or corrupt record, as readers do.
+
+    A length larger than what the file still holds is a torn record: nothing is allocated for it.
+    """
     with open(path, "rb") as file:
         while True:
             header = file.read(_HEAD.size)
@@ -307,6 +349,8 @@ def iter_records(path: str | os.PathLike[str]) -> Iterator[bytes]:
                 return
             size, header_crc = _HEAD.unpack(header)
             if masked_crc(header[:8]) != header_crc:
+                return
+            if size + _U32.size > os.fstat(file.fileno()).st_size - file.tell():
                 return
             data = file.read(size)
             footer = file.read(_U32.size)
@@ -319,9 +363,25 @@ def iter_records(path: str | os.PathLike[str]) -> Iterator[bytes]:
 
 def iter_events(path: str | os.PathLike[str]) -> Iterator[Any]:
     """Yield the parsed ``Event`` protos of one event file."""
-    event = _event_class()
     for data in iter_records(path):
-        yield event.FromString(data)
+        yield _parse_event(data, os.fspath(path))
+
+
+def _parse_event(data: bytes, path: str) -> Any:
+    """One record's ``Event``.
+
+    Raises:
+        NotAnEventError: protobuf rejects the record (the message names ``path``).
+    """
+    from google.protobuf.message import (  # type: ignore[import-untyped, unused-ignore]
+        DecodeError,
+    )
+
+    try:
+        return _event_class().FromString(data)
+    except DecodeError as exc:
+        msg = f"{path}: not a valid event file (a record is not an Event: {exc})"
+        raise NotAnEventError(msg) from exc
 
 
 @dataclasses.dataclass
@@ -467,10 +527,17 @@ def _varint(data: bytes, i: int) -> tuple[int, int]:
 
 
 def _template(row: bytes, event: Any) -> _Template | None:
-    """The template of a one-value scalar event like ``row``, or None if it is something else."""
+    """The template of a one-value scalar event like ``row``, or None if it is something else.
+
+    A row protobuf rejects gets no template: it goes the slow way, which names its file.
+    """
+    from google.protobuf.message import (  # type: ignore[import-untyped, unused-ignore]
+        DecodeError,
+    )
+
     try:
         return _parse_template(row, event)
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, DecodeError):
         return None
 
 
@@ -746,6 +813,7 @@ class _FileReader:
         self.path = path
         self.offset = 0
         self.dead = False
+        self.damage: str | None = None  # why the file was read only up to some record
         self._framer = _Framer()
         self._templates: dict[tuple[int, int], list[_Template]] = {}
 
@@ -778,14 +846,22 @@ class _FileReader:
             end = held + _fill(file, buf, held)
             frames = self._framer.frame(buf, end)
             bad = self._decode(buf, end, frames, run, want) if frames.records else None
-            self.offset += frames.end
             if bad is not None or frames.bad_length_crc:
                 self.dead = True  # a corrupt record ends the file, as in TensorBoard
+                where = frames.end if bad is None else _position(frames, bad)
+                what = "length" if bad is None else "data"
+                self.damage = (
+                    f"{self.path}: bad {what} CRC in the record at byte {self.offset + where};"
+                    " the file is read up to there (TensorBoard reads it the same way)"
+                )
                 return
+            self.offset += frames.end
             if end < len(buf):
                 return  # the end of the file; a torn record there is retried next time
             rest = end - frames.end
-            need = _U64.unpack_from(buf, frames.end)[0] + 16 if rest >= 8 else 0
+            need = _U64.unpack_from(buf, frames.end)[0] + 16 if rest >= 12 else 0  # CRC-checked
+            if need > size - self.offset:
+                return  # a record longer than what the file holds: torn (for now); no buffer
             if need > len(buf) or len(buf) < _CHUNK:  # a record larger than the buffer
                 bigger = bytearray(max(need, _CHUNK))
                 bigger[:rest] = buf[frames.end : end]
@@ -957,17 +1033,9 @@ class _FileReader:
 
     def _event(self, rec: int, data: bytes, chunk: _Chunk) -> None:
         """Decode one record with protobuf."""
-        from google.protobuf.message import (  # type: ignore[import-untyped, unused-ignore]
-            DecodeError,
-        )
-
         run = chunk.run
         seq = chunk.base + rec
-        try:
-            event = _event_class().FromString(data)
-        except DecodeError as exc:
-            msg = f"{self.path}: not a valid event file (a record is not an Event: {exc})"
-            raise NotAnEventError(msg) from exc
+        event = _parse_event(data, self.path)
         what = event.WhichOneof("what")
         if what == "file_version":
             version = _file_version(event.file_version)
@@ -1035,6 +1103,15 @@ class _FileReader:
                 run.tensor_hists.add(len(run.hists.step) - 1)
                 return
         run.other_steps[tag] = max(event.step, run.other_steps.get(tag, event.step))
+
+
+def _position(frames: _Frames, rec: int) -> int:
+    """The byte position of record ``rec`` among ``frames``."""
+    for pos, stride, count, _, rec0, rec_step in frames.runs:
+        k, phase = divmod(rec - rec0, rec_step)
+        if phase == 0 and 0 <= k < count:
+            return pos + k * stride
+    return next((pos for pos, _, single in frames.singles if single == rec), frames.end)
 
 
 def _fill(file: IO[bytes], buf: bytearray, held: int) -> int:
@@ -1117,24 +1194,40 @@ def _file_version(text: str) -> float:
         return -1.0
 
 
+_DT_HALF = 19
+# number dtypes TensorBoard's loader turns into values (tensor_util.make_ndarray):
+# dtype -> (the repeated field holding values, or None: tensor_content only; content's type)
+_NUMBER_TENSORS: dict[int, tuple[str | None, str]] = {
+    1: ("float_val", "<f4"),
+    2: ("double_val", "<f8"),
+    3: ("int_val", "<i4"),
+    4: ("int_val", "<u1"),
+    5: ("int_val", "<i2"),
+    6: ("int_val", "<i1"),
+    9: ("int64_val", "<i8"),
+    10: ("bool_val", "?"),
+    17: ("int_val", "<u2"),
+    _DT_HALF: ("half_val", "<f2"),
+    22: (None, "<u4"),
+    23: (None, "<u8"),
+}
+
+
 def _tensor_array(tensor: Any) -> Any:
     """A numeric TensorProto as a float64 array, or None if it is not numeric."""
     shape = [d.size for d in tensor.tensor_shape.dim]
     count = int(np.prod(shape)) if shape else 1
-    fields: dict[int, tuple[str, str | None]] = {
-        1: ("float_val", "<f4"),
-        2: ("double_val", "<f8"),
-        3: ("int_val", "<i4"),
-    }
-    fields |= {9: ("int64_val", "<i8"), 19: ("half_val", None), 4: ("int_val", "<u1")}
-    fields |= {5: ("int_val", "<i2"), 6: ("int_val", "<i1"), 10: ("bool_val", "?")}
-    found = fields.get(tensor.dtype)
+    found = _NUMBER_TENSORS.get(tensor.dtype)
     if found is None:
         return None
     name, content_dtype = found
-    if tensor.tensor_content and content_dtype is not None:
+    if tensor.tensor_content:
+        if len(tensor.tensor_content) % np.dtype(content_dtype).itemsize:
+            return None
         array = np.frombuffer(tensor.tensor_content, dtype=content_dtype).astype(np.float64)
-    elif tensor.dtype == 19:  # DT_HALF: half_val holds the float16 bits
+    elif name is None:
+        return None  # TensorBoard's loader reads these types from tensor_content only
+    elif tensor.dtype == _DT_HALF:  # half_val holds the float16 bits
         array = np.array(tensor.half_val, dtype=np.uint16).view(np.float16).astype(np.float64)
     else:
         array = np.array(getattr(tensor, name), dtype=np.float64)
@@ -1222,6 +1315,16 @@ class RunReader:
         for path in self._order:
             self._files[path].read(self.source, self.state, self.want)
         return self.state.seq != before
+
+    @property
+    def damaged(self) -> dict[str, str]:
+        """Files read only up to a corrupt record: path -> one line naming the file and where.
+
+        A corrupt record (a wrong length or data CRC) ends its file for both TensorBoard
+        loaders too; the rest of the run is read. A torn last record is no damage: it is the
+        part of a file still being written, and is read once complete.
+        """
+        return {path: f.damage for path, f in self._files.items() if f.damage is not None}
 
     @property
     def legacy(self) -> bool:
@@ -1355,7 +1458,6 @@ def _legacy_view(reader: RunReader) -> RunReader:
     event's, the points of that event's tags at or after its step. This path is slow (protobuf
     for every record) and only taken for such runs.
     """
-    event_class = _event_class()
     view = RunReader(reader.source, reader.path, sorted(reader.want))
     chunk = _Chunk(view.state, 0, view.want)
     version: float | None = None
@@ -1363,9 +1465,9 @@ def _legacy_view(reader: RunReader) -> RunReader:
     recent = -1
     kept: list[tuple[int, Any, Any]] = []  # (record, event, value) that survive so far
     files = reader._order
-    records = (data for path in files for data in _records(reader.source, path))
-    for rec, data in enumerate(records):
-        event = event_class.FromString(data)
+    records = ((path, data) for path in files for data in _records(reader.source, path))
+    for rec, (path, data) in enumerate(records):
+        event = _parse_event(data, path)
         if event.HasField("file_version"):
             version = _file_version(event.file_version)
         if version is not None and version >= 2:
@@ -1431,7 +1533,11 @@ def open_runs(
 
 
 def tag_filter(tags: str | Sequence[str] | None) -> Callable[[str], bool]:
-    """A predicate for tag names from glob patterns (None: every tag)."""
+    """A predicate for tag names from names or glob patterns (None: every tag).
+
+    A tag is kept if it equals one of ``tags`` (so ``"acc[0]"`` keeps the tag named ``acc[0]``)
+    or matches one as a glob pattern.
+    """
     import fnmatch
 
     if tags is None:
@@ -1441,12 +1547,14 @@ def tag_filter(tags: str | Sequence[str] | None) -> Callable[[str], bool]:
         if not isinstance(pattern, str):
             msg = f"tags must be glob patterns (str), got {pattern!r}"
             raise TypeError(msg)
+    names = frozenset(patterns)
     cache: dict[str, bool] = {}
 
     def keep(tag: str) -> bool:
         found = cache.get(tag)
         if found is None:
-            found = cache[tag] = any(fnmatch.fnmatchcase(tag, p) for p in patterns)
+            found = tag in names or any(fnmatch.fnmatchcase(tag, p) for p in patterns)
+            cache[tag] = found
         return found
 
     return keep

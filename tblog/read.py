@@ -5,7 +5,8 @@ included) or one event file, locally or as an fsspec URL (``s3://bucket/runs``, 
 what TensorBoard shows: the ``run`` column names a run by its path relative to ``path`` with
 ``/`` separators (``.`` for ``path`` itself), purged points are left out, a torn record ends
 its file. ``raw=True`` gives every point read, in file order, without purges. Rows come sorted
-by run, then tag, then in the order the points were written.
+by run, then tag, then in the order the points were written. A file read only up to a corrupt
+record is named in a :class:`DamagedEventFileWarning`.
 
 pandas is imported only here, when a function is called (``pip install "tblog[pandas]"``).
 """
@@ -13,6 +14,7 @@ pandas is imported only here, when a function is called (``pip install "tblog[pa
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,21 @@ PathArg = str | os.PathLike[str]
 Tags = str | Sequence[str] | None
 
 
+class DamagedEventFileWarning(UserWarning):
+    """An event file was read only up to a corrupt record (a wrong length or data CRC).
+
+    The message names the file and the byte where reading stopped. TensorBoard's loaders stop
+    there too and show the points before it; the run's other files are read. Turn it into an
+    error with ``warnings.simplefilter("error", DamagedEventFileWarning)``.
+    """
+
+
+def _warn_damaged(reader: _reader.RunReader, stacklevel: int) -> None:
+    """Warn about each damaged file of a run, pointing at the caller ``stacklevel`` frames up."""
+    for message in reader.damaged.values():
+        warnings.warn(message, DamagedEventFileWarning, stacklevel=stacklevel + 1)
+
+
 def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.DataFrame:
     """Read the scalars of every run at ``path``.
 
@@ -33,7 +50,8 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
 
     Args:
         path: A run directory, a root of runs, an event file, or an fsspec URL of one.
-        tags: Glob patterns (``"loss/*"``) or names of the tags to keep; None keeps all.
+        tags: Names or glob patterns (``"loss/*"``) of the tags to keep; None keeps all. A tag
+            equal to one of them is kept even if its name has glob characters (``"acc[0]"``).
         raw: Every point in file order, without TensorBoard's purges.
 
     Returns:
@@ -46,6 +64,9 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
         FileNotFoundError: ``path`` does not exist.
         OSError: An event file cannot be read.
         ValueError: A record passes its CRC checks but is no TensorBoard event.
+
+    Warns:
+        DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
     pd = _pandas()
     import numpy as np
@@ -59,6 +80,7 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
     while runs:  # each run's reader is let go once its points are out (memory)
         name, reader = runs.pop()
         reader.update()
+        _warn_damaged(reader, stacklevel=2)
         scalars = reader.scalars(raw=raw)
         del reader
         if tags is not None:
@@ -111,7 +133,7 @@ def read_text(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.Data
 
     Args:
         path: A run directory, a root of runs, an event file, or an fsspec URL of one.
-        tags: Glob patterns or names of the tags to keep; None keeps all.
+        tags: Names or glob patterns of the tags to keep (as for ``read_scalars``); None keeps all.
         raw: Every point in file order, without TensorBoard's purges.
 
     Returns:
@@ -123,6 +145,9 @@ def read_text(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.Data
         FileNotFoundError: ``path`` does not exist.
         OSError: An event file cannot be read.
         ValueError: A record passes its CRC checks but is no TensorBoard event.
+
+    Warns:
+        DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
     pd = _pandas()
     from tblog import _reader
@@ -140,7 +165,7 @@ def read_histograms(path: PathArg, tags: Tags = None, *, raw: bool = False) -> p
 
     Args:
         path: A run directory, a root of runs, an event file, or an fsspec URL of one.
-        tags: Glob patterns or names of the tags to keep; None keeps all.
+        tags: Names or glob patterns of the tags to keep (as for ``read_scalars``); None keeps all.
         raw: Every point in file order, without TensorBoard's purges.
 
     Returns:
@@ -153,6 +178,9 @@ def read_histograms(path: PathArg, tags: Tags = None, *, raw: bool = False) -> p
         FileNotFoundError: ``path`` does not exist.
         OSError: An event file cannot be read.
         ValueError: A record passes its CRC checks but is no TensorBoard event.
+
+    Warns:
+        DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
     pd = _pandas()
     from tblog import _reader
@@ -172,6 +200,7 @@ def _rows(path: PathArg, tags: Tags, raw: bool, kind: str) -> dict[str, list[Any
     columns: dict[str, list[Any]] = {}
     for name, reader in runs:
         reader.update()
+        _warn_damaged(reader, stacklevel=3)
         points = reader.texts(raw=raw) if kind == _reader.TEXT else reader.histograms(raw=raw)
         fields = {f: getattr(points, f) for f in points.__dataclass_fields__}
         chosen = [i for i, tag in enumerate(fields["tag"]) if keep(tag)]

@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -349,7 +350,10 @@ def _record_offsets(path: Path) -> list[int]:
 
 @pytest.mark.parametrize("damage", ["torn", "data_crc", "data_byte", "length_crc"])
 def test_damaged_file_ends_where_tensorboard_ends_it(tmp_path: Path, damage: str) -> None:
-    """A torn tail, a bad data or length CRC end the file there; the next file is still read."""
+    """A torn tail, a bad data or length CRC end the file there; the next file is still read.
+
+    A bad CRC is named in a warning (file and byte); a torn tail is no damage.
+    """
     first, _ = _two_file_run(tmp_path)
     data = bytearray(first.read_bytes())
     at = _record_offsets(first)[150]
@@ -362,7 +366,12 @@ def test_damaged_file_ends_where_tensorboard_ends_it(tmp_path: Path, damage: str
     else:
         data[at + 9] ^= 0x01
     first.write_bytes(bytes(data))
-    df = _assert_like_tensorboard(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = _assert_like_tensorboard(tmp_path)
+    named = [f"{first}: bad {'length' if damage == 'length_crc' else 'data'} CRC"]
+    named[0] += f" in the record at byte {at};"
+    assert ([] if damage == "torn" else named) == [str(w.message)[: len(named[0])] for w in caught]
     assert list(range(149)) == list(df[df["tag"] == "a"]["step"])
     assert 300 == (df["tag"] == "b").sum()
 
