@@ -39,6 +39,7 @@ from crc32c import crc32c
 from numpy.lib.stride_tricks import as_strided
 
 from tblog._encode import masked_crc
+from tblog._tags import tag_matches
 
 _HEAD = struct.Struct("<QI")
 _U32 = struct.Struct("<I")
@@ -1538,8 +1539,6 @@ def tag_filter(tags: str | Sequence[str] | None) -> Callable[[str], bool]:
     A tag is kept if it equals one of ``tags`` (so ``"acc[0]"`` keeps the tag named ``acc[0]``)
     or matches one as a glob pattern.
     """
-    import fnmatch
-
     if tags is None:
         return lambda _tag: True
     patterns = [tags] if isinstance(tags, str) else list(tags)
@@ -1547,13 +1546,13 @@ def tag_filter(tags: str | Sequence[str] | None) -> Callable[[str], bool]:
         if not isinstance(pattern, str):
             msg = f"tags must be glob patterns (str), got {pattern!r}"
             raise TypeError(msg)
-    names = frozenset(patterns)
+    names = frozenset(patterns)  # exact names first, then globs (their order does not matter)
     cache: dict[str, bool] = {}
 
     def keep(tag: str) -> bool:
         found = cache.get(tag)
         if found is None:
-            found = tag in names or any(fnmatch.fnmatchcase(tag, p) for p in patterns)
+            found = tag_matches(tag, names)
             cache[tag] = found
         return found
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import threading
 import time
@@ -10,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tblog._step import STEP
+from tblog._tags import tag_matches
 from tblog._values import PointError, check_step
 
 _NO_RULE: Any = object()  # a tag that no pattern matches (cached like a rule)
@@ -45,7 +45,7 @@ class SampleFilter(logging.Filter):
     Args:
         every: Let through the steps that are multiples of this, an int >= 1 (None: no step
             rule; give ``max_per_second`` then).
-        tags: ``fnmatch`` patterns of the tags to sample (``"train/*"``, ``"loss"``); None
+        tags: names or ``fnmatch`` patterns of the tags to sample (``"train/*"``, ``"loss"``); None
             samples every tagged record.
         max_per_second: Let through at most one record of each matching tag per
             ``1 / max_per_second`` seconds, a number > 0 (None: no rate limit).
@@ -125,7 +125,7 @@ class SampleFilter(logging.Filter):
         """The ``every`` of the first rule matching ``tag`` (cached), or ``_NO_RULE``."""
         found: Any = _NO_RULE
         for patterns, every in self._rules:
-            if patterns is None or any(fnmatch.fnmatchcase(tag, p) for p in patterns):
+            if patterns is None or tag_matches(tag, patterns):
                 found = every
                 break
         if len(self._resolved) < _MAX_CACHED:  # a bound, should tags be made per record
