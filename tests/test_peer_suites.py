@@ -47,10 +47,13 @@ def _post(url: str, path: str, body: dict[str, Any]) -> Any:
         return json.loads(response.read())
 
 
-def _sessions(logdir: Path, count: int) -> list[tuple[dict[str, Any], dict[str, float]]]:
+def _sessions(
+    logdir: Path, count: int, metrics: int = 2
+) -> list[tuple[dict[str, Any], dict[str, float]]]:
     """The HParams tab's sessions of ``logdir`` as the server shows them: (hparams, metrics).
 
-    Polls until ``count`` sessions with metrics are there (the server loads in the background).
+    Polls until ``count`` sessions with ``metrics`` metrics each are there (the server loads
+    runs in the background).
     """
     from test_tensorboard_e2e import tensorboard
 
@@ -64,7 +67,9 @@ def _sessions(logdir: Path, count: int) -> list[tuple[dict[str, Any], dict[str, 
     }
 
     def complete(groups: list[Any]) -> bool:
-        done = [s for g in groups for s in g["sessions"] if len(s.get("metricValues", [])) == 2]
+        done = [
+            s for g in groups for s in g["sessions"] if len(s.get("metricValues", [])) >= metrics
+        ]
         return len(done) >= count
 
     with tensorboard(logdir, load_fast=False) as url:
