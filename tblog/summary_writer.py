@@ -21,14 +21,11 @@ from tblog import _run
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
-from tblog.writer import PathLike, RunWriter, one_element, peer_step
+from tblog.writer import PathLike, RunWriter, claim_session, one_element, peer_step
 
 #: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
 SCALARS_CATEGORY = "add_scalars"
 _LAYOUT_TAG = "custom_scalars__config__"  # the tag TensorBoard's custom_scalars plugin reads
-
-# Run directories whose own run holds an HParams session: a later add_hparams makes a sub-run.
-_sessions: set[str] = set()
 
 # The Custom Scalars layout of each run directory, {category: {title: [kind, tags]}}: TensorBoard
 # shows only a run's latest layout, so every write carries all charts of the run so far.
@@ -44,16 +41,19 @@ class SummaryWriter(RunWriter):
     their argument order and defaults. It is a ``RunWriter``: one background writer and one
     event file per run directory and process, shared with handlers and ``tblog.setup``.
 
-    Where it differs on purpose: ``add_scalars`` and ``add_hparams`` write into this same run
-    (no sub-runs; ``add_scalars`` adds a Multiline chart per main tag to the Custom Scalars
-    tab instead), ``add_text`` keeps the tag as given (no ``/text_summary``), a missing
-    ``global_step`` is counted per tag (the peers write step 0), and points reach the disk
-    within ``flush_secs`` = 1 s by default (the peers: 120 s).
+    Where it differs on purpose: ``add_scalars`` writes into this same run (no sub-runs; it
+    adds a Multiline chart per main tag to the Custom Scalars tab instead), the first
+    ``add_hparams`` session goes into this run (later ones into the peers' sub-runs),
+    ``add_text`` keeps the tag as given (no ``/text_summary``), a missing ``global_step`` is
+    counted per tag (the peers write step 0), and points reach the disk within ``flush_secs``
+    = 1 s by default (the peers: 120 s).
 
     Args:
         log_dir: The run directory (``logdir`` is the same, tensorboardX's name); None or ""
-            means the active ``tblog.setup()`` run, else ``runs/<YYYYmmdd-HHMMSS>_<host>``.
-        comment: Appended to that default directory name (ignored when a directory is given).
+            means the active ``tblog.setup()`` run, else a new run named as the peers name it,
+            ``runs/<%b%d_%H-%M-%S>_<host><comment>`` (``default_run_name``).
+        comment: Appended to that default directory name (ignored when a directory is given);
+            with a comment, a default writer is a new run even during a ``tblog.setup()``.
         purge_step: Hide every point at or after this step already in the run (a resumed run),
             like ``tblog.restore(purge_step=...)``; counted steps continue from there.
         max_queue: Accepted for compatibility and ignored: tblog's queue never waits for a
@@ -490,10 +490,7 @@ class SummaryWriter(RunWriter):
         domains = _check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(_hparams_with_domains, domains=domains)
         self._live()
-        with _layouts_lock:
-            first = self._logdir not in _sessions
-            _sessions.add(self._logdir)
-        if first or self._null:
+        if self._null or claim_session(self._logdir):
             self._add_hparams(hparam_dict, metric_dict, global_step, build)
             return
         sub = _sub_run(self._logdir, name or run_name or str(time.time()))

@@ -48,6 +48,20 @@ def put_points(writer: RunWriter, points: list[Point]) -> None:
     writer._live().put_many(points)
 
 
+# Run directories whose own run holds an HParams session (TensorBoard shows one per run).
+_sessions: set[str] = set()
+_sessions_lock = threading.Lock()
+_SESSION_START_TAG = "_hparams_/session_start_info"
+
+
+def claim_session(logdir: str) -> bool:
+    """Record that the run of ``logdir`` holds an HParams session; True if it held none before."""
+    with _sessions_lock:
+        first = logdir not in _sessions
+        _sessions.add(logdir)
+    return first
+
+
 def put_summary(run: _run.Run, summary: Any, step: int | None, walltime: float | None) -> None:
     """Queue a prebuilt Summary message of any proto package (or its bytes) into ``run``.
 
@@ -56,6 +70,8 @@ def put_summary(run: _run.Run, summary: Any, step: int | None, walltime: float |
     """
     summary = as_summary(summary)
     tag = summary.value[0].tag if len(summary.value) else "summary"
+    if tag == _SESSION_START_TAG:  # hparams built by the caller (Lightning's log_hyperparams)
+        claim_session(run.logdir)
     run.put(SUMMARY, tag, constant(summary), step, walltime)
 
 
@@ -404,6 +420,7 @@ class RunWriter:
             kind, number = classify(one_element(value), "scalar")
             metrics.append((kind, check_tag(key), number, step, None))
         experiment, start, end = build(hparam_dict, metric_dict)
+        claim_session(run.logdir)
         for summary in (experiment, start, end):
             run.put(SUMMARY, "_hparams_", constant(summary), 0, None)
         run.put_many(metrics)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from tbread import event_files, read_run
-from test_peer_suites import _sessions
+from test_summary_writer_peers import _sessions
 
 import tblog
 

@@ -355,3 +355,17 @@ def test_an_embedding_only_run_is_listed_by_the_projector(tmp_path: Path) -> Non
         answers.append((runs, tensors))
     assert (["run"], [f"{t}:0000{i}" for t in ("cos", "sin") for i in (0, 1)]) == answers[0]
     assert answers[0] == answers[1]
+
+
+def test_add_hparams_after_prebuilt_hparams_makes_a_sub_run(logdir: Path) -> None:
+    """A run that already holds a session (Lightning's own summaries) gets none mixed into it."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboardX.summary import hparams
+
+    writer = tblog.SummaryWriter(logdir)
+    for summary in hparams({"lr": 0.1}, {"hp/acc": 0.5}):
+        writer._get_file_writer().add_summary(Summary.FromString(summary.SerializeToString()))
+    writer.add_hparams({"lr": 0.2}, {"hp/acc": 0.75}, name="second")
+    writer.close()
+    assert [(0, 0.75)] == read_run(logdir / "second").scalars["hp/acc"]
+    assert "hp/acc" not in read_run(logdir).scalars
