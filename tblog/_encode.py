@@ -409,3 +409,42 @@ def hparams_summaries(
     from tensorboardX.summary import hparams
 
     return hparams(dict(hparam_dict), dict(metric_dict))  # type: ignore[no-any-return]
+
+
+def as_summary(summary: Any) -> Any:
+    """Return tensorboardX's ``Summary`` of any Summary message, or of its serialized bytes.
+
+    ``torch.utils.tensorboard.summary`` and ``tensorboard.summary`` build
+    ``tensorboard.compat.proto`` messages, another class with the same wire format: they are
+    read back through their bytes. A class is recognised by its name and ``SerializeToString``,
+    so neither torch nor tensorboard is imported here.
+
+    Raises:
+        TypeError: ``summary`` is neither a Summary message nor bytes.
+    """
+    from tensorboardX.proto.summary_pb2 import Summary
+
+    return _as_message(summary, Summary, "summary")
+
+
+def as_event(event: Any) -> Any:
+    """Return tensorboardX's ``Event`` of any Event message, or of its serialized bytes.
+
+    Raises:
+        TypeError: ``event`` is neither an Event message nor bytes.
+    """
+    from tensorboardX.proto.event_pb2 import Event
+
+    return _as_message(event, Event, "event")
+
+
+def _as_message(message: Any, cls: Any, what: str) -> Any:
+    if isinstance(message, cls):
+        return message
+    if isinstance(message, bytes | bytearray | memoryview):
+        return cls.FromString(bytes(message))
+    serialize = getattr(message, "SerializeToString", None)
+    if type(message).__name__ == cls.__name__ and callable(serialize):
+        return cls.FromString(serialize())
+    msg = f"{what} must be a {cls.__name__} proto or its bytes, got {type(message).__name__}"
+    raise TypeError(msg)

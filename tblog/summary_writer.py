@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import functools
 import io
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,7 +21,7 @@ from tblog import _run
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
-from tblog.writer import PathLike, RunWriter
+from tblog.writer import PathLike, RunWriter, claim_session, one_element, peer_step
 
 #: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
 SCALARS_CATEGORY = "add_scalars"
@@ -39,16 +41,19 @@ class SummaryWriter(RunWriter):
     their argument order and defaults. It is a ``RunWriter``: one background writer and one
     event file per run directory and process, shared with handlers and ``tblog.setup``.
 
-    Where it differs on purpose: ``add_scalars`` and ``add_hparams`` write into this same run
-    (no sub-runs; ``add_scalars`` adds a Multiline chart per main tag to the Custom Scalars
-    tab instead), ``add_text`` keeps the tag as given (no ``/text_summary``), a missing
-    ``global_step`` is counted per tag (the peers write step 0), and points reach the disk
-    within ``flush_secs`` = 1 s by default (the peers: 120 s).
+    Where it differs on purpose: ``add_scalars`` writes into this same run (no sub-runs; it
+    adds a Multiline chart per main tag to the Custom Scalars tab instead), the first
+    ``add_hparams`` session goes into this run (later ones into the peers' sub-runs),
+    ``add_text`` keeps the tag as given (no ``/text_summary``), a missing ``global_step`` is
+    counted per tag (the peers write step 0), and points reach the disk within ``flush_secs``
+    = 1 s by default (the peers: 120 s).
 
     Args:
         log_dir: The run directory (``logdir`` is the same, tensorboardX's name); None or ""
-            means the active ``tblog.setup()`` run, else ``runs/<YYYYmmdd-HHMMSS>_<host>``.
-        comment: Appended to that default directory name (ignored when a directory is given).
+            means the active ``tblog.setup()`` run, else a new run named as the peers name it,
+            ``runs/<%b%d_%H-%M-%S>_<host><comment>`` (``default_run_name``).
+        comment: Appended to that default directory name (ignored when a directory is given);
+            with a comment, a default writer is a new run even during a ``tblog.setup()``.
         purge_step: Hide every point at or after this step already in the run (a resumed run),
             like ``tblog.restore(purge_step=...)``; counted steps continue from there.
         max_queue: Accepted for compatibility and ignored: tblog's queue never waits for a
@@ -158,30 +163,38 @@ class SummaryWriter(RunWriter):
                 global_step = metadata[0]
             if walltime is None:
                 walltime = metadata[1]
-        return check_step(global_step), check_walltime(walltime)
+        return check_step(peer_step(global_step)), check_walltime(walltime)
 
     # ---- state ----------------------------------------------------------------------------
 
     def get_logdir(self) -> str:
-        """Return the run directory as given (or the default one chosen), like the peers do."""
+        """Return the run directory as given (or the default one chosen): torch's method."""
         return self._given
 
     @property
     def log_dir(self) -> str:
-        """The run directory as given (``torch.utils.tensorboard``'s attribute)."""
+        """The run directory as given, relative or not (``torch.utils.tensorboard``'s attribute)."""
+        return self._given
+
+    @property
+    def logdir(self) -> str:
+        """The run directory as given, relative or not (tensorboardX's attribute), as a str."""
         return self._given
 
     @property
     def file_writer(self) -> Any:
-        """A tensorboardX ``FileWriter`` whose ``add_summary``/``add_event`` write into this run.
+        """A ``FileWriter`` whose ``add_summary``/``add_event`` write into this run; None if closed.
 
-        For code that writes prebuilt protos (``writer.file_writer.add_summary(exp)``).
+        For code that writes prebuilt protos (``writer.file_writer.add_summary(exp)``); after
+        ``close()`` it is None, as in both peers, and ``_get_file_writer()`` reopens.
         """
+        if self._run is None:
+            return None
         return self._tensorboardx().file_writer
 
     def _get_file_writer(self) -> Any:
-        """The ``file_writer``; the peers' private name, which much training code calls."""
-        return self.file_writer
+        """Return the ``file_writer``, reopened after ``close()`` (Lightning calls this name)."""
+        return self._tensorboardx().file_writer
 
     @contextlib.contextmanager
     def use_metadata(
@@ -199,7 +212,7 @@ class SummaryWriter(RunWriter):
         if global_step is None and walltime is None:
             msg = "use_metadata needs global_step or walltime"
             raise ValueError(msg)
-        metadata = (check_step(global_step), check_walltime(walltime))
+        metadata = (check_step(peer_step(global_step)), check_walltime(walltime))
         previous, self._metadata = self._metadata, metadata
         try:
             yield self
@@ -220,13 +233,13 @@ class SummaryWriter(RunWriter):
         from tblog import _reader
         from tblog._remote import is_url
 
-        if is_url(self.logdir):
+        if is_url(self._logdir):
             msg = "export_scalars_to_json reads the run from disk; this run is in object storage"
             raise NotImplementedError(msg)
         self.flush()
         scalars: dict[str, list[list[float]]] = {}
         if not self._null:
-            reader = _reader.RunReader(_reader.Source(), self.logdir, want=(_reader.SCALARS,))
+            reader = _reader.RunReader(_reader.Source(), self._logdir, want=(_reader.SCALARS,))
             reader.update()
             found = reader.scalars()
             for code, step, wall, value in zip(
@@ -293,7 +306,7 @@ class SummaryWriter(RunWriter):
             return
         run = self._live()
         checked = check_tag(tag)
-        _, number = classify(scalar_value, "scalar")
+        _, number = classify(one_element(scalar_value), "scalar")
         build = functools.partial(
             _scalar_summary,
             checked,
@@ -449,19 +462,20 @@ class SummaryWriter(RunWriter):
         name: str | None = None,
         global_step: int | None = None,
     ) -> None:
-        """Record hyperparameters and metrics in this same run; takes both peers' orders.
+        """Record one HParams session: hyperparameters and metrics; takes both peers' orders.
 
         tensorboardX's is ``(hparam_dict, metric_dict, name, global_step)``, torch's
-        ``(hparam_dict, metric_dict, hparam_domain_discrete, run_name, global_step)``. No
-        sub-run is made (``name`` and ``run_name`` are ignored): the run is the HParams
-        session, so its own scalars are linked to the hyperparameters.
+        ``(hparam_dict, metric_dict, hparam_domain_discrete, run_name, global_step)``. Each
+        call is its own session in TensorBoard's HParams tab, as with the peers. The first
+        session of a run goes into the run itself, so its own scalars are linked to the
+        hyperparameters; every later one goes into a sub-run named as the peers name it:
+        ``name`` (``run_name``), else ``str(time.time())``.
 
         Raises:
             TypeError: The dicts are not mappings, a domain is not a list of values of its
                 hyperparameter's type, or too many positional arguments.
             ValueError: A metric is not a number, or a bad step.
         """
-        del name, run_name
         if args:
             torch_order = isinstance(args[0], Mapping) or len(args) == 3
             torch_order = torch_order or (len(args) == 2 and isinstance(args[1], str))
@@ -472,9 +486,16 @@ class SummaryWriter(RunWriter):
             given = dict(zip(names, args, strict=False))
             hparam_domain_discrete = given.get("domain", hparam_domain_discrete)
             global_step = given.get("step", global_step)
+            name = given.get("name", given.get("run_name", name))
         domains = _check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(_hparams_with_domains, domains=domains)
-        self._add_hparams(hparam_dict, metric_dict, global_step, build)
+        self._live()
+        if self._null or claim_session(self._logdir):
+            self._add_hparams(hparam_dict, metric_dict, global_step, build)
+            return
+        sub = _sub_run(self._logdir, name or run_name or str(time.time()))
+        with RunWriter.sharing(_run.acquire(sub, **self._options)) as session:
+            session._add_hparams(hparam_dict, metric_dict, peer_step(global_step), build)
 
     def add_embedding(
         self,
@@ -491,6 +512,11 @@ class SummaryWriter(RunWriter):
         self._tensorboardx().add_embedding(
             mat, metadata, label_img, self._when(global_step, None)[0], tag, metadata_header
         )
+        run = self._live()
+        if run.path is None:  # the Projector lists only directories that hold an event file
+            from tensorboardX.proto.event_pb2 import Event
+
+            run.put_event(constant(Event(wall_time=time.time())))
 
     # ---- Custom Scalars layout ------------------------------------------------------------
 
@@ -582,9 +608,32 @@ def _choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: s
     given = log_dir if log_dir is not None else logdir
     if given is not None and os.fspath(given) != "":
         return os.fspath(given)
-    if comment:
-        return _run.default_logdir() + comment
-    return _run.active_logdir()
+    active = _run.active_logdir()
+    if not comment and active != _run.default_logdir():  # a tblog.setup() run is active
+        return active
+    return default_run_name(comment)
+
+
+def default_run_name(comment: str = "") -> str:
+    """A new run directory named as tensorboardX and torch name it: ``runs/<time>_<host><comment>``.
+
+    ``<time>`` is the local time as ``%b%d_%H-%M-%S`` (``Jan05_10-11-12``): writers made in
+    the same second get the same directory, and then share one writer.
+    """
+    stamp = _now().strftime("%b%d_%H-%M-%S")
+    return os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
+
+
+def _now() -> datetime.datetime:
+    """The local time that names a default run (a seam for tests)."""
+    return datetime.datetime.now()  # the peers name runs by local time
+
+
+def _sub_run(logdir: str, name: str) -> str:
+    """The sub-run ``name`` of a run directory or URL."""
+    from tblog._remote import is_url
+
+    return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
 
 
 def _exact(tag: str) -> str:

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from tblog import _run
-from tblog._encode import constant, hparams_summaries
+from tblog._encode import as_event, as_summary, constant, hparams_summaries
 from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
 from tblog._values import MAX_STEP, Point, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.exceptions import WriterClosedError
@@ -46,6 +46,69 @@ def put_points(writer: RunWriter, points: list[Point]) -> None:
         WriterClosedError: The writer is closed.
     """
     writer._live().put_many(points)
+
+
+# Run directories whose own run holds an HParams session (TensorBoard shows one per run).
+_sessions: set[str] = set()
+_sessions_lock = threading.Lock()
+_SESSION_START_TAG = "_hparams_/session_start_info"
+
+
+def claim_session(logdir: str) -> bool:
+    """Record that the run of ``logdir`` holds an HParams session; True if it held none before."""
+    with _sessions_lock:
+        first = logdir not in _sessions
+        _sessions.add(logdir)
+    return first
+
+
+def put_summary(run: _run.Run, summary: Any, step: int | None, walltime: float | None) -> None:
+    """Queue a prebuilt Summary message of any proto package (or its bytes) into ``run``.
+
+    Raises:
+        TypeError: ``summary`` is not a Summary message or bytes.
+    """
+    summary = as_summary(summary)
+    tag = summary.value[0].tag if len(summary.value) else "summary"
+    if tag == _SESSION_START_TAG:  # hparams built by the caller (Lightning's log_hyperparams)
+        claim_session(run.logdir)
+    run.put(SUMMARY, tag, constant(summary), step, walltime)
+
+
+def peer_step(step: Any) -> Any:
+    """A float step (``3.0``, ``np.float32(3)``, a float tensor) as the int the peers write.
+
+    tensorboardX and torch store ``int(step)``; anything else is returned as it is, for
+    ``check_step`` to take or reject.
+    """
+    if step is None or type(step) is int or isinstance(step, str | bytes | bool):
+        return step
+    if isinstance(step, float) or (
+        type(step).__module__.startswith(("numpy", "torch"))
+        and getattr(step, "ndim", 0) == 0
+        and "float" in str(getattr(step, "dtype", ""))
+    ):
+        try:
+            return int(step)
+        except (ValueError, OverflowError):  # NaN or inf: check_step names the bad step
+            return step
+    return step
+
+
+def one_element(value: Any) -> Any:
+    """A one-element array or tensor (shape ``(1,)``, ``(1, 1)``) as a 0-d one, as the peers take.
+
+    Other values are returned as they are.
+    """
+    shape = getattr(value, "shape", None)
+    if type(value) in _PLAIN or not shape or not isinstance(shape, tuple | list):
+        return value
+    if all(n == 1 for n in shape):
+        return value.reshape(())
+    return value
+
+
+_PLAIN = frozenset((float, int, bool, str))
 
 
 def stats_of(run: _run.Run) -> WriterStats:
@@ -121,6 +184,14 @@ class RunWriter:
         self._tbx: Any = None  # a tensorboardX SummaryWriter on this run, made on first use
         self._hold(run)
 
+    @classmethod
+    def sharing(cls, run: _run.Run) -> RunWriter:
+        """A writer of ``run``, a run acquired for it (``_run.acquire``): closing releases it."""
+        writer = cls.__new__(cls)
+        writer._tbx = None
+        writer._hold(run)
+        return writer
+
     def _hold(self, run: _run.Run) -> None:
         """Make ``run`` (one reference already taken) this writer's share of the run."""
         self._run: _run.Run | None = run
@@ -131,7 +202,7 @@ class RunWriter:
 
     def _when(self, global_step: Any, walltime: Any) -> tuple[int | None, float | None]:
         """Return a call's checked step and walltime (None: resolved later); raise naming them."""
-        return check_step(global_step), check_walltime(walltime)
+        return check_step(peer_step(global_step)), check_walltime(walltime)
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -204,7 +275,7 @@ class RunWriter:
             run.put_scalar(tag, scalar_value, global_step, time.time())
             return
         run = self._live()
-        kind, value = classify(scalar_value, "scalar")
+        kind, value = classify(one_element(scalar_value), "scalar")
         run.put(kind, check_tag(tag), value, *self._when(global_step, walltime))
 
     def add_scalars(
@@ -229,7 +300,7 @@ class RunWriter:
             raise TypeError(msg)
         points = []
         for key, value in tag_scalar_dict.items():
-            kind, number = classify(value, "scalar")
+            kind, number = classify(one_element(value), "scalar")
             points.append((kind, f"{prefix}/{check_tag(key)}", number, step, wall))
         run.put_many(points)
 
@@ -346,9 +417,10 @@ class RunWriter:
         step, _ = self._when(global_step, None)
         metrics = []
         for key, value in metric_dict.items():
-            kind, number = classify(value, "scalar")
+            kind, number = classify(one_element(value), "scalar")
             metrics.append((kind, check_tag(key), number, step, None))
         experiment, start, end = build(hparam_dict, metric_dict)
+        claim_session(run.logdir)
         for summary in (experiment, start, end):
             run.put(SUMMARY, "_hparams_", constant(summary), 0, None)
         run.put_many(metrics)
@@ -356,15 +428,18 @@ class RunWriter:
     def add_summary(
         self, summary: Any, global_step: int | None = None, walltime: float | None = None
     ) -> None:
-        """Add a prebuilt tensorboardX ``Summary`` proto (what ``FileWriter.add_summary`` takes).
+        """Add a prebuilt ``Summary`` proto (what ``FileWriter.add_summary`` takes).
+
+        tensorboardX's, tensorboard's and torch's Summary messages are taken, and serialized
+        Summary bytes.
 
         Raises:
+            TypeError: ``summary`` is not a Summary message or bytes.
             ValueError: A bad step or walltime.
             WriterClosedError: The writer is closed.
         """
         run = self._live()
-        tag = summary.value[0].tag if len(summary.value) else "summary"
-        run.put(SUMMARY, tag, constant(summary), *self._when(global_step, walltime))
+        put_summary(run, summary, *self._when(global_step, walltime))
 
     def __getattr__(self, name: str) -> Any:
         """Any other ``add_*`` method of tensorboardX's ``SummaryWriter``, on this same run.
@@ -483,9 +558,10 @@ def _summary_writer_on(owner: RunWriter) -> Any:
             self._default_metadata: dict[str, Any] = {}
 
         def get_logdir(self) -> str:
-            return owner.logdir
+            return owner._logdir
 
         def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
+            event = as_event(event)
             step, walltime = owner._when(step, walltime)
             event.wall_time = walltime if walltime is not None else (event.wall_time or time.time())
             if step is not None:
@@ -493,8 +569,7 @@ def _summary_writer_on(owner: RunWriter) -> Any:
             owner._live().put_event(constant(event))
 
         def add_summary(self, summary: Any, global_step: Any = None, walltime: Any = None) -> None:
-            tag = summary.value[0].tag if len(summary.value) else "summary"
-            owner._live().put(SUMMARY, tag, constant(summary), *owner._when(global_step, walltime))
+            put_summary(owner._live(), summary, *owner._when(global_step, walltime))
 
         def flush(self) -> None:
             owner.flush()
@@ -507,10 +582,10 @@ def _summary_writer_on(owner: RunWriter) -> Any:
 
     # Built without a file of its own; then _get_file_writer() returns the shared one (it makes
     # a new file writer only while none is set, and a dummy one whenever writing is off).
-    writer = SummaryWriter(logdir=owner.logdir, write_to_disk=False)
+    writer = SummaryWriter(logdir=owner._logdir, write_to_disk=False)
     shared = SharedFileWriter()
     writer.file_writer = shared
-    writer.all_writers = {owner.logdir: shared}
+    writer.all_writers = {owner._logdir: shared}
     writer._write_to_disk = True
     return writer
 

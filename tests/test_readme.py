@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 NEEDS = {
     "structlog": "structlog",
     "torch": "torch",
+    "lightning": "lightning",
     "add_image": "PIL",
     ".image(": "PIL",
     "read_scalars": "pandas",
