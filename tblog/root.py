@@ -21,6 +21,7 @@ from tblog import _run
 from tblog._remote import is_url, open_store
 from tblog._report import Once
 from tblog._values import (
+    MAX_STEP,
     PointError,
     check_step,
     check_tag,
@@ -424,7 +425,7 @@ class RootLogger:
             counted step) and ``hparams_written``.
 
         Raises:
-            ValueError: ``step`` is not an int >= 0.
+            ValueError: ``step`` is not an int >= 0, or is 2**63 - 1 (no step follows it).
             RuntimeError: Nothing is set up (a facade taken before ``setup``).
         """
         target = self._target()
@@ -434,6 +435,12 @@ class RootLogger:
         checked = check_step(step)
         if checked is None:
             msg = "state_dict() needs step=, the last step the checkpoint covers"
+            raise ValueError(msg)
+        if checked >= MAX_STEP:
+            msg = (
+                f"step {checked} is 2**63 - 1, the last step TensorBoard shows: a checkpoint "
+                "there cannot be continued (the next step would pass it)"
+            )
             raise ValueError(msg)
         engine = target._engine
         layout = target._layout
@@ -1184,10 +1191,16 @@ def _from_state(
         raise ValueError(msg)
     step = _state_key(state, "step", int)
     counters = _state_key(state, "counters", dict)
-    if step < 0 or not all(
-        isinstance(tag, str) and type(n) is int and n >= 0 for tag, n in counters.items()
+    if not 0 <= step < MAX_STEP:
+        msg = f"state['step'] must be < 2**63 - 1 (the next step must fit), got {step}"
+        raise ValueError(msg)
+    # A counter is a tag's next step: 2**63 means "logged at the last step", its later counted
+    # points are dropped (and said so); past that the state was not made by state_dict().
+    if not all(
+        isinstance(tag, str) and type(n) is int and 0 <= n <= MAX_STEP + 1
+        for tag, n in counters.items()
     ):
-        msg = "state['step'] and state['counters'] must hold ints >= 0"
+        msg = "state['counters'] must hold ints from 0 to 2**63 (each tag's next step)"
         raise ValueError(msg)
     names = {key: _state_key(state, key, str, optional=True) for key in _LAYOUT_KEYS}
     per_rank = _state_key(state, "per_rank", bool)

@@ -228,6 +228,53 @@ def test_state_dict_needs_a_run_and_a_step(tmp_path: Path) -> None:
         run.state_dict(step=-1)
 
 
+def test_state_dict_refuses_a_step_that_cannot_be_continued(tmp_path: Path) -> None:
+    """state_dict(step=2**63 - 1): no later step exists, so the state is refused up front."""
+    with _setup(tmp_path) as run:
+        with pytest.raises(ValueError, match=r"2\*\*63 - 1.*cannot be continued"):
+            run.state_dict(step=2**63 - 1)
+        assert 2**63 - 2 == run.state_dict(step=2**63 - 2)["step"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("step", 2**63 - 1, r"state\['step'\] must be < 2\*\*63 - 1"),
+        ("step", 2**64, r"state\['step'\] must be < 2\*\*63 - 1"),
+        ("counters", {"lr": 2**63 + 1}, r"state\['counters'\] must hold ints from 0 to 2\*\*63"),
+    ],
+)
+def test_restore_refuses_a_state_past_the_last_step(
+    tmp_path: Path, key: str, value: Any, match: str
+) -> None:
+    """A state whose step or counter passes 2**63 - 1 is refused; nothing is installed."""
+    state = _first_life(tmp_path)
+    state[key] = value
+    with pytest.raises(ValueError, match=match):
+        tblog.restore(state=state, console=False)
+    assert not tblog.is_active()
+
+
+def test_a_tag_at_the_last_step_keeps_the_writer_alive(tmp_path: Path) -> None:
+    """A tag logged at 2**63 - 1, then restored: its next counted point is dropped (and said
+    so), the writer thread lives on and writes every other point."""
+    with _setup(tmp_path) as run:
+        run.scalar("full", 1.0, 2**63 - 1)
+        run.scalar("loss", 0.0, 0)
+        state = run.state_dict(step=0)
+    with tblog.restore(
+        log_file=state["log_file"], run_path=state["run_path"], console=False
+    ) as again:
+        again.scalar("full", 2.0)  # counted: would be 2**63
+        again.scalar("loss", 1.0, 1)
+        again.flush()
+        stats = again.writer.stats
+        assert (1, 1, 0) == (stats.written, stats.dropped, stats.errors)
+    data = read_run(tmp_path / "runs" / "loop")
+    assert [0, 1] == data.steps("loss")
+    assert [2**63 - 1] == data.steps("full")
+
+
 @pytest.mark.e2e
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="needs tensorboard")
 @pytest.mark.parametrize("load_fast", [False, True], ids=["python-loader", "rust-loader"])
