@@ -256,8 +256,7 @@ def test_restore_refuses_a_state_past_the_last_step(
 
 
 def test_a_tag_at_the_last_step_keeps_the_writer_alive(tmp_path: Path) -> None:
-    """A tag logged at 2**63 - 1, then restored: its next counted point is dropped (and said
-    so), the writer thread lives on and writes every other point."""
+    """A tag at 2**63 - 1, restored: its next counted point is dropped, the writer lives on."""
     with _setup(tmp_path) as run:
         run.scalar("full", 1.0, 2**63 - 1)
         run.scalar("loss", 0.0, 0)
