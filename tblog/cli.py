@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import itertools
@@ -12,7 +13,9 @@ import os
 import re
 import reprlib
 import shutil
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -373,8 +376,44 @@ def _write_parquet(runs: list[tuple[str, _reader.RunReader]], output: str) -> in
             "value": pa.array(np.concatenate(values) if values else [], pa.float64()),
         }
     )
-    pq.write_table(table, output)
+    with _output(output, binary=True) as target:
+        pq.write_table(table, target)
     return int(table.num_rows)
+
+
+@contextlib.contextmanager
+def _output(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """Open ``path`` for a new export: a temporary file beside it, renamed over it when done.
+
+    A failed export leaves ``path`` as it was (and no temporary file); a file that is replaced
+    keeps its permission bits. A ``path`` that is no regular file (a device, a FIFO) is written
+    into directly: renaming over it would remove it.
+    """
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        with open(path, "wb" if binary else "w", encoding=None if binary else "utf-8") as direct:
+            yield direct
+        return
+    directory, name = os.path.split(os.path.abspath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        if binary:
+            with os.fdopen(fd, "wb") as target:
+                yield target
+        else:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as text:
+                yield text
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
@@ -403,7 +442,7 @@ def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
         _write_rows(runs, args.format, out)
         return 0
     try:
-        with open(args.output, "w", newline="", encoding="utf-8") as target:
+        with _output(args.output) as target:
             count = _write_rows(runs, args.format, target)
     except OSError as exc:  # only the output's: _read() turns input errors into CommandError
         msg = f"{args.output}: {exc.strerror or exc}"
