@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from privileges import drop_permission_overrides
 from tbread import event_files, read_run
 
 import tblog
@@ -491,18 +492,22 @@ def test_replay_into_a_path_under_a_regular_file_fails_before_reading(
     _one_error_line(err, "replay", logdir, "Not a directory")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_replay_into_a_read_only_directory_fails_before_reading(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Replay --logdir into a directory it may not write: one line naming it, exit 1."""
+def test_replay_into_a_read_only_directory_fails_before_reading(tmp_path: Path) -> None:
+    """Replay --logdir into a directory it may not write: one line naming it, exit 1.
+
+    As root (CI), the command runs without root's permission overrides.
+    """
     log = _write_lines(tmp_path / "log.jsonl", [{"tag": "x", "value": 1.0}])
     logdir = tmp_path / "ro"
     logdir.mkdir(mode=0o500)
-    status, out, err = _cli(capsys, "replay", str(log), "--logdir", str(logdir))
-    assert 1 == status
-    assert "" == out
-    _one_error_line(err, "replay", str(logdir), "not writable")
+    result = subprocess.run(
+        [sys.executable, "-m", "tblog", "replay", str(log), "--logdir", str(logdir)],
+        capture_output=True, text=True, timeout=120, check=False,
+        preexec_fn=drop_permission_overrides,
+    )  # fmt: skip
+    assert 1 == result.returncode
+    assert "" == result.stdout
+    _one_error_line(result.stderr, "replay", str(logdir), "not writable")
 
 
 def _no_file_growth() -> None:
