@@ -411,7 +411,9 @@ class RootLogger:
         str, int, bool and None). ``step`` is the last step the checkpoint covers, the step just
         trained and logged: restoring from the state purges every point after it (steps
         ``> step``), so TensorBoard shows one curve without the points logged after the
-        checkpoint by the run that died. Under ``torch.distributed`` every rank's state names
+        checkpoint by the run that died. A loop that logs ``step`` itself again (one that
+        restarts at the checkpoint's step) replaces its old points: the purge moves down to a
+        step a tag logs again. Under ``torch.distributed`` every rank's state names
         its own file log and run; the state of one rank (rank 0's, in a checkpoint only rank 0
         saves) also restores the others when it came from ``setup`` (it records the naming).
 
@@ -812,6 +814,8 @@ def _open_run(
             for build in first_events:
                 run.put_event(build)
         run.seed_steps(seeds)
+        if resume.purge_step is not None and first_events:
+            run.purge_below(seeds)  # a loop may log a step again: that step is purged then
         return RunWriter(run.key), run  # a share of the run just opened, with its options
     finally:
         _run.release(run)
@@ -851,16 +855,7 @@ def resume_plan(
     # Tags already past purge_step go back to it; the others continue after their last step,
     # so no old point is shadowed (the Rust loader keeps only the last point of a step).
     seeds = {tag: min(next_step, purge_step) for tag, next_step in known.items()}
-    return [_session_start(purge_step), _session_start(purge_step)], seeds
-
-
-def _session_start(step: int) -> Callable[[], Any]:
-    def build() -> Any:
-        from tensorboardX.proto.event_pb2 import Event, SessionLog
-
-        return Event(step=step, wall_time=time.time(), session_log=SessionLog(status=1))
-
-    return build
+    return [_run.session_start(purge_step), _run.session_start(purge_step)], seeds
 
 
 def setup(
@@ -1098,7 +1093,9 @@ def restore(
     last step. With it, TensorBoard shows no point at or after ``purge_step`` from before the
     restore (resume from a checkpoint taken at that step); tags continue from ``purge_step``.
     A ``state`` purges from ``K + 1`` on (the points after the checkpoint's step), unless
-    ``purge_step`` says otherwise; it also brings back the per-tag step counters and whether
+    ``purge_step`` says otherwise; with a purge, a tag that logs one of its old steps below it
+    again moves the purge down to that step, so a loop restarting at ``K`` shows ``K`` once;
+    it also brings back the per-tag step counters and whether
     hyperparameters were written. Under ``torch.distributed`` each rank restores its own file
     log and run: from its own state, or from another rank's state made by ``setup``.
 
