@@ -24,6 +24,19 @@ from tblog._step import STEP
 from tblog._values import MAX_STEP
 
 DEFAULT_FLUSH_SECS = 1.0
+
+
+def session_start(step: int) -> Any:
+    """A builder of a ``SessionLog.START`` event at ``step`` (what a resume's purge writes)."""
+
+    def build() -> Any:
+        from tensorboardX.proto.event_pb2 import Event, SessionLog
+
+        return Event(step=step, wall_time=time.time(), session_log=SessionLog(status=1))
+
+    return build
+
+
 DEFAULT_MAX_QUEUE = 200_000
 DEFAULT_BLOCK_SECS = 1.0
 DEFAULT_TIMEOUT_SECS = 10.0
@@ -216,6 +229,7 @@ class Run:
         self.nan_warning = nan_warning
         self._nonfinite: set[str] = set()  # scalar tags whose last value was NaN or inf
         self._first_events = list(first_events)
+        self._purge_limits: dict[str, int] | None = None  # a resumed run: see purge_below()
         self._scalars = ScalarEncoder()
         # These import numpy and tensorboardX before the thread starts (a fork never catches the
         # writer thread half-way through an import).
@@ -355,6 +369,21 @@ class Run:
         self._wake.set()
         if self._thread is None:
             self._start_thread()
+
+    def purge_below(self, limits: Mapping[str, int]) -> None:
+        """Let a resumed run's purge move down to a step that a tag logs again.
+
+        ``limits`` holds, per tag of the run being continued, the step below which that tag
+        has old points still shown: its next step before the restore, at most the purge step
+        the run's first events carry. A loop that resumes by logging such an earlier step again
+        (Lightning restarts at the checkpoint's step) gets a ``SessionLog.START`` at that step
+        written just before it: TensorBoard's Python loader then drops the older points at and
+        after it, so the step is replaced, not doubled. The Rust loader ignores STARTs; there a
+        tag whose step goes back drops its own later points. The check runs on the writer
+        thread, and only while limits are set.
+        """
+        with self._lock:
+            self._purge_limits = dict(limits) if limits else None
 
     def seed_steps(self, steps: dict[str, int]) -> None:
         """Make the per-tag counters continue from these steps (a restored run)."""
@@ -535,6 +564,10 @@ class Run:
         while queue:
             batch = [popleft() for _ in range(min(len(queue), _CHUNK))]
             kinds, tags, payloads, steps, walls = zip(*batch, strict=True)
+            limits = self._purge_limits
+            if limits is not None and min(steps) < max(limits.values()):
+                batch = self._purge_before_relogged_steps(batch, limits)
+                kinds, tags, payloads, steps, walls = zip(*batch, strict=True)
             if kinds.count(SCALAR) == len(kinds):  # the common case: only scalars
                 chunks, count = self._encode_scalars(tags, payloads, steps, walls)
                 self._write(chunks, count)
@@ -571,6 +604,18 @@ class Run:
                 chunks += more
                 count += n
             self._write(chunks, count)
+
+    def _purge_before_relogged_steps(self, batch: list[Any], limits: dict[str, int]) -> list[Any]:
+        """``batch`` with a START before each point that logs a tag's old step again."""
+        out = []
+        for point in batch:
+            kind, tag, step = point[0], point[1], point[3]
+            if kind not in (EVENT, FLUSH) and step < limits.get(tag, -1):
+                out.append((EVENT, "", session_start(step), 0, 0.0))
+                for name, limit in limits.items():  # the START purged every tag from there
+                    limits[name] = min(limit, step)
+            out.append(point)
+        return out
 
     def _encode_scalars(
         self, tags: Any, values: Any, steps: Any, walls: Any

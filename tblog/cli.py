@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import itertools
@@ -12,13 +13,16 @@ import os
 import re
 import reprlib
 import shutil
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tblog import _reader
+    from tblog.writer import RunWriter
 
 SPARKS = "▁▂▃▄▅▆▇█"
 _PROGRESS_MIN_BYTES = 1 << 20
@@ -33,6 +37,56 @@ def _os_problem(exc: OSError) -> str:
     """``path: problem`` for an OSError, as Unix tools word it."""
     problem = exc.strerror or str(exc)
     return f"{exc.filename}: {problem}" if exc.filename is not None else problem
+
+
+#: Store options for the one bounded check of a URL (s3fs: one attempt, short timeouts), so an
+#: endpoint nobody answers is reported in seconds rather than after botocore's retries.
+_CHECK_OPTIONS: dict[str, dict[str, Any]] = {
+    "s3": {
+        "config_kwargs": {
+            "connect_timeout": 5,
+            "read_timeout": 15,
+            "retries": {"max_attempts": 1, "mode": "standard"},
+        }
+    },
+}
+
+
+def _store_problem(url: str, exc: BaseException) -> str:
+    """``url: problem`` for an error a store's package raised (botocore, aiohttp, OSError...)."""
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    return f"{url}: the store cannot be read: {' '.join(text.split())}"
+
+
+def _check_url(url: str, *, missing_ok: bool) -> None:
+    """Reach ``url``'s store once, waiting a bounded time, before anything reads or writes it.
+
+    Args:
+        url: The URL the user gave.
+        missing_ok: Nothing there yet is fine (a run still to be written).
+
+    Raises:
+        CommandError: An unknown scheme, a missing package (fsspec, the store's), no
+            credentials, an endpoint that does not answer; or nothing at ``url`` when
+            ``missing_ok`` is false.
+    """
+    from tblog._remote import open_store
+
+    scheme = url.split("://", 1)[0].lower()
+    try:
+        fs, path = open_store(url, _CHECK_OPTIONS.get(scheme))
+    except (ValueError, ModuleNotFoundError) as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        fs.info(path)
+    except FileNotFoundError as exc:
+        if not missing_ok:
+            msg = f"{url}: no such file or directory"
+            raise CommandError(msg) from exc
+    except Exception as exc:  # a store's own error types (botocore's, aiohttp's, ...): report
+        raise CommandError(_store_problem(url, exc)) from exc
 
 
 def sparkline(values: Sequence[float], width: int = 24) -> str:
@@ -69,6 +123,25 @@ def _same_file(output: str, source: str) -> bool:
     return target == root or (os.path.isdir(root) and target.startswith(root + os.sep))
 
 
+def _check_local(root: str, *, missing_ok: bool) -> None:
+    """Refuse a local ``root`` that is no event file, run directory or root of runs.
+
+    Raises:
+        CommandError: ``root`` is a file that is no event file, something else that is no
+            directory, or (unless ``missing_ok``) missing.
+    """
+    if os.path.isfile(root) and "tfevents" not in os.path.basename(root):
+        msg = f"{root}: a file, not a run directory or event file"
+        raise CommandError(msg)
+    if not os.path.isfile(root) and not os.path.isdir(root):
+        if os.path.exists(root):
+            msg = f"{root}: not a run directory or event file"
+            raise CommandError(msg)
+        if not missing_ok:
+            msg = f"{root}: no such file or directory"
+            raise CommandError(msg)
+
+
 def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
     """(run name, reader) of ``root``: an event file, or every run directory below it.
 
@@ -77,18 +150,10 @@ def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
     """
     from tblog import _reader
 
-    if not _reader.is_url(root):
-        if os.path.isfile(root) and "tfevents" not in os.path.basename(root):
-            msg = f"{root}: a file, not a run directory or event file"
-            raise CommandError(msg)
-        if not os.path.isfile(root) and not os.path.isdir(root):
-            problem = (
-                "not a run directory or event file"
-                if os.path.exists(root)
-                else "no such file or directory"
-            )
-            msg = f"{root}: {problem}"
-            raise CommandError(msg)
+    if _reader.is_url(root):
+        _check_url(root, missing_ok=False)
+    else:
+        _check_local(root, missing_ok=False)
     try:
         _, runs = _reader.open_runs(root, [_reader.SCALARS, _reader.TEXT])
     except FileNotFoundError as exc:
@@ -96,6 +161,10 @@ def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
         raise CommandError(msg) from exc
     except ModuleNotFoundError as exc:
         raise CommandError(str(exc)) from exc
+    except Exception as exc:  # a store's own error types while listing a URL: report them
+        if not _reader.is_url(root):
+            raise
+        raise CommandError(_store_problem(root, exc)) from exc
     if not runs:
         msg = f"no event files found under {root}"
         raise CommandError(msg)
@@ -112,10 +181,14 @@ def _read(reader: _reader.RunReader) -> _reader.RunReader:
 
     try:
         reader.update()
-    except _reader.NotAnEventError as exc:
+    except (_reader.NotAnEventError, ValueError) as exc:  # a file that is no (whole) event file
         raise CommandError(str(exc)) from exc
     except OSError as exc:
         raise CommandError(_os_problem(exc)) from exc
+    except Exception as exc:  # a store's own error types while reading a URL: report them
+        if reader.source.fs is None:
+            raise
+        raise CommandError(_store_problem(reader.path, exc)) from exc
     return reader
 
 
@@ -303,8 +376,44 @@ def _write_parquet(runs: list[tuple[str, _reader.RunReader]], output: str) -> in
             "value": pa.array(np.concatenate(values) if values else [], pa.float64()),
         }
     )
-    pq.write_table(table, output)
+    with _output(output, binary=True) as target:
+        pq.write_table(table, target)
     return int(table.num_rows)
+
+
+@contextlib.contextmanager
+def _output(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """Open ``path`` for a new export: a temporary file beside it, renamed over it when done.
+
+    A failed export leaves ``path`` as it was (and no temporary file); a file that is replaced
+    keeps its permission bits. A ``path`` that is no regular file (a device, a FIFO) is written
+    into directly: renaming over it would remove it.
+    """
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        with open(path, "wb" if binary else "w", encoding=None if binary else "utf-8") as direct:
+            yield direct
+        return
+    directory, name = os.path.split(os.path.abspath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        if binary:
+            with os.fdopen(fd, "wb") as target:
+                yield target
+        else:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as text:
+                yield text
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
@@ -333,7 +442,7 @@ def cmd_export(args: argparse.Namespace, out: IO[str]) -> int:
         _write_rows(runs, args.format, out)
         return 0
     try:
-        with open(args.output, "w", newline="", encoding="utf-8") as target:
+        with _output(args.output) as target:
             count = _write_rows(runs, args.format, target)
     except OSError as exc:  # only the output's: _read() turns input errors into CommandError
         msg = f"{args.output}: {exc.strerror or exc}"
@@ -367,6 +476,12 @@ class _Watch:
                 frame.append(
                     f"{root}: waiting ({_os_problem(exc) if isinstance(exc, OSError) else exc})"
                 )
+                self.problems += 1
+                continue
+            except Exception as exc:  # a store's own error types (an outage): show, go on
+                if not _reader.is_url(root):
+                    raise
+                frame.append(f"{_store_problem(root, exc)} (retrying)")
                 self.problems += 1
                 continue
             if not runs:
@@ -414,6 +529,11 @@ def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
     On a terminal each refresh redraws the screen; otherwise each refresh prints the frame as
     plain text. Ctrl-C ends the watch (exit status 0).
     """
+    for path in args.paths:  # refuse what summary and export refuse; a missing run may come
+        if _is_url(path):
+            _check_url(path, missing_ok=True)
+        else:
+            _check_local(path, missing_ok=True)
     watch = _Watch(args.paths, args.lines)
     terminal = out.isatty()
     limit = 1 if args.once else args.max_refreshes
@@ -561,13 +681,79 @@ def _make_dir(path: str) -> None:
         raise CommandError(msg)
 
 
+class _Tally:
+    """What a replay met: lines, bad lines (number, reason), points queued, and so on."""
+
+    def __init__(self) -> None:
+        self.lines = self.plain = self.points = self.not_json = 0
+        self.bad: list[tuple[int, str]] = []
+        self.written = self.spooled = 0
+
+
+def _replay_lines(source: IO[str], writer: RunWriter, progress: _Progress) -> _Tally:
+    """Queue the points of every line of ``source``; count the rest."""
+    from tblog._values import read_payload
+    from tblog.writer import put_points
+
+    tally = _Tally()
+    done = 0
+    for number, text in enumerate(source, start=1):
+        done += len(text.encode("utf-8", "replace"))
+        progress.update(done)
+        if not text.strip():
+            continue
+        tally.lines += 1
+        try:
+            line = _parse(text)
+        except ValueError as exc:
+            tally.bad.append((number, str(exc)))
+            tally.not_json += 1
+            continue
+        try:
+            wall = _walltime(line)
+        except ValueError as exc:
+            tally.bad.append((number, str(exc)))
+            continue
+        line["walltime"] = wall if wall is not None else time.time()
+        _numbers_from_strings(line)
+        payload = read_payload(line.get, None)
+        if payload is None:
+            tally.plain += 1
+            continue
+        found, errors = payload
+        if found:
+            put_points(writer, found)
+            tally.points += len(found)
+        if errors:
+            tally.bad.append((number, "; ".join(e.reason for e in errors)))
+    return tally
+
+
+def _replay_problem(log: str, logdir: str, tally: _Tally) -> str | None:
+    """The one line that says why a replay failed, or None when it did not."""
+    dropped = tally.points - tally.written
+    if dropped:
+        return f"{dropped} points could not be written to {logdir} (the reason is reported above)"
+    if tally.spooled:
+        return (
+            f"the points did not all reach {logdir}: {tally.spooled} segments wait in the "
+            "local spool (the reason is reported above); push them with tblog upload"
+        )
+    if tally.lines and tally.not_json == tally.lines:
+        return (
+            f"{log}: no line is a JSON object (a JSON-lines log has one per line); "
+            "nothing was written"
+        )
+    return None
+
+
 def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     """Turn a JSON-lines log into a TensorBoard run; bad lines are counted, never fatal.
 
-    The exit status is 1 when points could not be written (the writer's counters say so).
+    The exit status is 1 when points could not be written (the writer's counters say so), when
+    a remote run's segments stayed in the local spool, or when no line is JSON at all.
     """
-    from tblog._values import read_payload
-    from tblog.writer import RunWriter, put_points
+    from tblog.writer import RunWriter
 
     try:
         size = os.path.getsize(args.log)
@@ -575,62 +761,38 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     except OSError as exc:
         raise CommandError(_os_problem(exc)) from exc
     with source:
-        _make_dir(args.logdir)
+        if _is_url(args.logdir):
+            _check_url(args.logdir, missing_ok=True)
+        else:
+            _make_dir(args.logdir)
         show = (
             args.progress
             if args.progress is not None
             else (size >= _PROGRESS_MIN_BYTES and sys.stderr.isatty())
         )
         progress = _Progress(size, show)
-        bad: list[tuple[int, str]] = []
-        points = plain = lines = 0
         # A replay is a batch job: wait for the writer rather than drop points on a slow disk.
         with RunWriter(args.logdir, block_secs=math.inf) as writer:
-            done = 0
-            for number, text in enumerate(source, start=1):
-                done += len(text.encode("utf-8", "replace"))
-                progress.update(done)
-                if not text.strip():
-                    continue
-                lines += 1
-                try:
-                    line = _parse(text)
-                    wall = _walltime(line)
-                except ValueError as exc:
-                    bad.append((number, str(exc)))
-                    continue
-                line["walltime"] = wall if wall is not None else time.time()
-                _numbers_from_strings(line)
-                payload = read_payload(line.get, None)
-                if payload is None:
-                    plain += 1
-                    continue
-                found, errors = payload
-                if found:
-                    put_points(writer, found)
-                    points += len(found)
-                if errors:
-                    bad.append((number, "; ".join(e.reason for e in errors)))
+            tally = _replay_lines(source, writer, progress)
             writer.flush(timeout=math.inf)  # a batch job: wait for a slow disk, then count
-            written = writer.stats.written
+            tally.written = writer.stats.written
+            tally.spooled = writer.stats.spooled  # segments the store did not take (yet)
             progress.finish()
-    dropped = points - written
+    dropped = tally.points - tally.written
     print(
-        f"replayed {args.log}: {lines} lines, {written} points written to {writer.logdir}"
+        f"replayed {args.log}: {tally.lines} lines, {tally.written} points written to "
+        f"{writer.logdir}"
         + (f", {dropped} points dropped" if dropped else "")
-        + f", {plain} lines without points, {len(bad)} bad lines",
+        + f", {tally.plain} lines without points, {len(tally.bad)} bad lines",
         file=out,
     )
-    for number, reason in bad[: args.show_bad]:
+    for number, reason in tally.bad[: args.show_bad]:
         print(f"  line {number}: {reason}", file=out)
-    if len(bad) > args.show_bad:
-        print(f"  ... and {len(bad) - args.show_bad} more", file=out)
-    if dropped:
-        print(
-            f"tblog replay: {dropped} points could not be written to {writer.logdir} "
-            "(the reason is reported above)",
-            file=sys.stderr,
-        )
+    if len(tally.bad) > args.show_bad:
+        print(f"  ... and {len(tally.bad) - args.show_bad} more", file=out)
+    problem = _replay_problem(args.log, writer.logdir, tally)
+    if problem is not None:
+        print(f"tblog replay: {problem}", file=sys.stderr)
         return 1
     return 0
 

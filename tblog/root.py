@@ -21,6 +21,7 @@ from tblog import _run
 from tblog._remote import is_url, open_store
 from tblog._report import Once
 from tblog._values import (
+    MAX_STEP,
     PointError,
     check_step,
     check_tag,
@@ -410,7 +411,9 @@ class RootLogger:
         str, int, bool and None). ``step`` is the last step the checkpoint covers, the step just
         trained and logged: restoring from the state purges every point after it (steps
         ``> step``), so TensorBoard shows one curve without the points logged after the
-        checkpoint by the run that died. Under ``torch.distributed`` every rank's state names
+        checkpoint by the run that died. A loop that logs ``step`` itself again (one that
+        restarts at the checkpoint's step) replaces its old points: the purge moves down to a
+        step a tag logs again. Under ``torch.distributed`` every rank's state names
         its own file log and run; the state of one rank (rank 0's, in a checkpoint only rank 0
         saves) also restores the others when it came from ``setup`` (it records the naming).
 
@@ -424,7 +427,7 @@ class RootLogger:
             counted step) and ``hparams_written``.
 
         Raises:
-            ValueError: ``step`` is not an int >= 0.
+            ValueError: ``step`` is not an int >= 0, or is 2**63 - 1 (no step follows it).
             RuntimeError: Nothing is set up (a facade taken before ``setup``).
         """
         target = self._target()
@@ -434,6 +437,12 @@ class RootLogger:
         checked = check_step(step)
         if checked is None:
             msg = "state_dict() needs step=, the last step the checkpoint covers"
+            raise ValueError(msg)
+        if checked >= MAX_STEP:
+            msg = (
+                f"step {checked} is 2**63 - 1, the last step TensorBoard shows: a checkpoint "
+                "there cannot be continued (the next step would pass it)"
+            )
             raise ValueError(msg)
         engine = target._engine
         layout = target._layout
@@ -805,6 +814,8 @@ def _open_run(
             for build in first_events:
                 run.put_event(build)
         run.seed_steps(seeds)
+        if resume.purge_step is not None and first_events:
+            run.purge_below(seeds)  # a loop may log a step again: that step is purged then
         return RunWriter(run.key), run  # a share of the run just opened, with its options
     finally:
         _run.release(run)
@@ -844,16 +855,7 @@ def resume_plan(
     # Tags already past purge_step go back to it; the others continue after their last step,
     # so no old point is shadowed (the Rust loader keeps only the last point of a step).
     seeds = {tag: min(next_step, purge_step) for tag, next_step in known.items()}
-    return [_session_start(purge_step), _session_start(purge_step)], seeds
-
-
-def _session_start(step: int) -> Callable[[], Any]:
-    def build() -> Any:
-        from tensorboardX.proto.event_pb2 import Event, SessionLog
-
-        return Event(step=step, wall_time=time.time(), session_log=SessionLog(status=1))
-
-    return build
+    return [_run.session_start(purge_step), _run.session_start(purge_step)], seeds
 
 
 def setup(
@@ -1091,7 +1093,9 @@ def restore(
     last step. With it, TensorBoard shows no point at or after ``purge_step`` from before the
     restore (resume from a checkpoint taken at that step); tags continue from ``purge_step``.
     A ``state`` purges from ``K + 1`` on (the points after the checkpoint's step), unless
-    ``purge_step`` says otherwise; it also brings back the per-tag step counters and whether
+    ``purge_step`` says otherwise; with a purge, a tag that logs one of its old steps below it
+    again moves the purge down to that step, so a loop restarting at ``K`` shows ``K`` once;
+    it also brings back the per-tag step counters and whether
     hyperparameters were written. Under ``torch.distributed`` each rank restores its own file
     log and run: from its own state, or from another rank's state made by ``setup``.
 
@@ -1184,10 +1188,16 @@ def _from_state(
         raise ValueError(msg)
     step = _state_key(state, "step", int)
     counters = _state_key(state, "counters", dict)
-    if step < 0 or not all(
-        isinstance(tag, str) and type(n) is int and n >= 0 for tag, n in counters.items()
+    if not 0 <= step < MAX_STEP:
+        msg = f"state['step'] must be < 2**63 - 1 (the next step must fit), got {step}"
+        raise ValueError(msg)
+    # A counter is a tag's next step: 2**63 means "logged at the last step", its later counted
+    # points are dropped (and said so); past that the state was not made by state_dict().
+    if not all(
+        isinstance(tag, str) and type(n) is int and 0 <= n <= MAX_STEP + 1
+        for tag, n in counters.items()
     ):
-        msg = "state['step'] and state['counters'] must hold ints >= 0"
+        msg = "state['counters'] must hold ints from 0 to 2**63 (each tag's next step)"
         raise ValueError(msg)
     names = {key: _state_key(state, key, str, optional=True) for key in _LAYOUT_KEYS}
     per_rank = _state_key(state, "per_rank", bool)

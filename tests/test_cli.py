@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from privileges import drop_permission_overrides
 from tbread import event_files, read_run
 
 import tblog
@@ -240,18 +241,87 @@ def _one_error_line(err: str, command: str, *words: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("target", ["missing/dir/x.csv", "a-directory", "/dev/full"])
+def _full_device(tmp_path: Path) -> Path:
+    """A private device node that behaves like /dev/full (every write: ENOSPC); root only."""
+    import stat
+
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    node = tmp_path / "full"
+    os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    try:
+        with open(node, "wb") as probe:
+            probe.write(b"x")
+            probe.flush()
+    except OSError:
+        return node  # writes fail, as on a full disk
+    pytest.skip("a device node made here does not behave like /dev/full")
+
+
+@pytest.mark.parametrize("target", ["missing/dir/x.csv", "a-directory", "full-device"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_export_output_that_cannot_be_written_fails_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, fmt: str
 ) -> None:
-    """Export -o into a missing directory, onto a directory or a full disk: one line, exit 1."""
+    """Export -o into a missing directory, a directory, a full disk: one line, exit 1, path kept."""
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow.parquet")
     _make_runs(tmp_path / "runs")
     (tmp_path / "a-directory").mkdir()
-    output = target if target.startswith("/") else str(tmp_path / target)
-    status, out, err = _cli(capsys, "export", str(tmp_path / "runs"), "-o", output)
+    output = str(_full_device(tmp_path) if target == "full-device" else tmp_path / target)
+    before = sorted(os.listdir(tmp_path))
+    kind = os.stat(output).st_mode if os.path.exists(output) else None
+    status, out, err = _cli(capsys, "export", str(tmp_path / "runs"), "--format", fmt, "-o", output)
     assert 1 == status
     assert "" == out
     _one_error_line(err, "export", output)
+    assert before == sorted(os.listdir(tmp_path))  # nothing removed, no temporary file left
+    assert kind == (os.stat(output).st_mode if os.path.exists(output) else None)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_that_fails_keeps_the_old_output_whole(tmp_path: Path, fmt: str) -> None:
+    """A write that fails (here: a file size limit of 0) leaves the existing output as it was."""
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow.parquet")
+    _make_runs(tmp_path / "runs")
+    output = tmp_path / f"out.{fmt}"
+    output.write_bytes(b"the previous export")
+    result = subprocess.run(
+        [sys.executable, "-m", "tblog", "export", str(tmp_path / "runs"), "--format", fmt,
+         "-o", str(output)],
+        capture_output=True, text=True, timeout=120, check=False, preexec_fn=_no_file_growth,
+    )  # fmt: skip
+    assert 1 == result.returncode
+    _one_error_line(result.stderr, "export", str(output))
+    assert b"the previous export" == output.read_bytes()
+    assert ["out." + fmt, "runs"] == sorted(os.listdir(tmp_path))
+
+
+def test_export_replaces_the_old_output_and_keeps_its_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A successful export replaces the file it names, whose permission bits stay."""
+    _make_runs(tmp_path / "runs")
+    output = tmp_path / "out.csv"
+    output.write_text("old\n")
+    output.chmod(0o640)
+    status, _, _ = _cli(capsys, "export", str(tmp_path / "runs"), "-o", str(output))
+    assert 0 == status
+    assert output.read_text().startswith("run,tag,step,wall_time,value")
+    assert 0o640 == output.stat().st_mode & 0o777
+
+
+def test_watch_refuses_a_file_that_is_no_event_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Watch refuses a file that is no event file, as summary and export do: one line, exit 1."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a run\n")
+    for command in (["summary"], ["export"], ["watch", "--once"]):
+        status, out, err = _cli(capsys, command[0], str(notes), *command[1:])
+        assert (1, "") == (status, out)
+        _one_error_line(err, command[0], str(notes), "not a run directory or event file")
 
 
 def test_demo_under_a_regular_file_fails_in_one_line(
@@ -422,18 +492,22 @@ def test_replay_into_a_path_under_a_regular_file_fails_before_reading(
     _one_error_line(err, "replay", logdir, "Not a directory")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_replay_into_a_read_only_directory_fails_before_reading(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Replay --logdir into a directory it may not write: one line naming it, exit 1."""
+def test_replay_into_a_read_only_directory_fails_before_reading(tmp_path: Path) -> None:
+    """Replay --logdir into a directory it may not write: one line naming it, exit 1.
+
+    As root (CI), the command runs without root's permission overrides.
+    """
     log = _write_lines(tmp_path / "log.jsonl", [{"tag": "x", "value": 1.0}])
     logdir = tmp_path / "ro"
     logdir.mkdir(mode=0o500)
-    status, out, err = _cli(capsys, "replay", str(log), "--logdir", str(logdir))
-    assert 1 == status
-    assert "" == out
-    _one_error_line(err, "replay", str(logdir), "not writable")
+    result = subprocess.run(
+        [sys.executable, "-m", "tblog", "replay", str(log), "--logdir", str(logdir)],
+        capture_output=True, text=True, timeout=120, check=False,
+        preexec_fn=drop_permission_overrides,
+    )  # fmt: skip
+    assert 1 == result.returncode
+    assert "" == result.stdout
+    _one_error_line(result.stderr, "replay", str(logdir), "not writable")
 
 
 def _no_file_growth() -> None:

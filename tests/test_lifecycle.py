@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import mp_workers
@@ -39,18 +40,31 @@ def _run_script(
 
 
 def _stall(run: _run.Run) -> threading.Event:
-    """Hold the run's writer thread inside its next drain until the returned event is set."""
+    """Hold the run's writer thread inside its next drain until the returned event is set.
+
+    Returns once the writer thread is in there.
+    """
     stall = threading.Event()
+    entered = threading.Event()
     original = run._drain
 
     def stalled() -> None:
+        entered.set()
         stall.wait()
         original()
 
     run._drain = stalled  # type: ignore[method-assign]
     run._wake.set()
-    time.sleep(0.05)  # the writer thread now waits in the stalled drain
+    assert entered.wait(10), "the writer thread never reached its drain"
     return stall
+
+
+def _until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:g}s"
+        time.sleep(0.001)
 
 
 # ---- close is a barrier ----------------------------------------------------------------------
@@ -437,8 +451,7 @@ def test_flush_during_another_threads_close_waits_for_it(logdir: Path) -> None:
         writer.add_scalar("x", float(step), step)
     closing = threading.Thread(target=run.close)  # the engine's close, as the last release does
     closing.start()
-    while not run.closed:
-        time.sleep(0.001)
+    _until(lambda: run.closed, "the close")
     threading.Timer(0.3, stall.set).start()
     assert other.flush(timeout=10) is True
     assert 1000 == run.written  # not before the close wrote every point
@@ -518,8 +531,7 @@ def test_a_second_close_of_one_writer_waits_for_the_first(logdir: Path) -> None:
         writer.add_scalar("x", float(step), step)
     first = threading.Thread(target=writer.close)
     first.start()
-    while not run.closed:
-        time.sleep(0.001)
+    _until(lambda: run.closed, "the close")
     threading.Timer(0.3, stall.set).start()
     writer.close()
     assert 1000 == run.written

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from privileges import drop_permission_overrides
 from tbread import event_files, read_run
 
 import tblog
@@ -305,13 +306,27 @@ def test_unusable_roots_fail_at_setup_naming_the_path(tmp_path: Path) -> None:
     assert not tblog.is_active()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_unwritable_root_fails_at_setup(tmp_path: Path) -> None:
-    """A log_root without write permission fails at setup."""
+    """A log_root without write permission fails at setup (as root too: without overrides)."""
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    with pytest.raises(tblog.SetupError, match="not writable"):
-        tblog.setup("x", log_root=locked, runs_root=tmp_path / "runs", console=False)
+    script = textwrap.dedent(
+        f"""
+        import tblog
+        try:
+            tblog.setup("x", log_root={str(locked)!r}, runs_root="runs", console=False)
+        except tblog.SetupError as exc:
+            print(exc)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, check=False, preexec_fn=drop_permission_overrides,
+    )  # fmt: skip
+    assert 0 == result.returncode, result.stderr
+    assert "not writable" in result.stdout
+    assert str(locked) in result.stdout
+    assert [] == os.listdir(locked)
 
 
 def _rank_script(tmp_path: Path, per_rank: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -228,6 +230,94 @@ def test_state_dict_needs_a_run_and_a_step(tmp_path: Path) -> None:
         run.state_dict(step=-1)
 
 
+def test_state_dict_refuses_a_step_that_cannot_be_continued(tmp_path: Path) -> None:
+    """state_dict(step=2**63 - 1): no later step exists, so the state is refused up front."""
+    with _setup(tmp_path) as run:
+        with pytest.raises(ValueError, match=r"2\*\*63 - 1.*cannot be continued"):
+            run.state_dict(step=2**63 - 1)
+        assert 2**63 - 2 == run.state_dict(step=2**63 - 2)["step"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("step", 2**63 - 1, r"state\['step'\] must be < 2\*\*63 - 1"),
+        ("step", 2**64, r"state\['step'\] must be < 2\*\*63 - 1"),
+        ("counters", {"lr": 2**63 + 1}, r"state\['counters'\] must hold ints from 0 to 2\*\*63"),
+    ],
+)
+def test_restore_refuses_a_state_past_the_last_step(
+    tmp_path: Path, key: str, value: Any, match: str
+) -> None:
+    """A state whose step or counter passes 2**63 - 1 is refused; nothing is installed."""
+    state = _first_life(tmp_path)
+    state[key] = value
+    with pytest.raises(ValueError, match=match):
+        tblog.restore(state=state, console=False)
+    assert not tblog.is_active()
+
+
+def test_a_tag_at_the_last_step_keeps_the_writer_alive(tmp_path: Path) -> None:
+    """A tag at 2**63 - 1, restored: its next counted point is dropped, the writer lives on."""
+    with _setup(tmp_path) as run:
+        run.scalar("full", 1.0, 2**63 - 1)
+        run.scalar("loss", 0.0, 0)
+        state = run.state_dict(step=0)
+    with tblog.restore(
+        log_file=state["log_file"], run_path=state["run_path"], console=False
+    ) as again:
+        again.scalar("full", 2.0)  # counted: would be 2**63
+        again.scalar("loss", 1.0, 1)
+        again.flush()
+        stats = again.writer.stats
+        assert (1, 1, 0) == (stats.written, stats.dropped, stats.errors)
+    data = read_run(tmp_path / "runs" / "loop")
+    assert [0, 1] == data.steps("loss")
+    assert [2**63 - 1] == data.steps("full")
+
+
+def _second_life(state: dict[str, Any], restart: int) -> list[tuple[int, float]]:
+    """Resume from ``state`` and log loss and lr from ``restart`` to 29 (negated values).
+
+    Returns the curve TensorBoard should show: the first life up to ``restart``, then these.
+    """
+    with tblog.restore(state=state, console=False) as run:
+        for step in range(restart, 30):
+            run.scalar("loss", -float(step), step)
+            run.scalar("lr", -float(step), step)
+    return [(s, float(s)) for s in range(restart)] + [(s, -float(s)) for s in range(restart, 30)]
+
+
+@pytest.mark.parametrize("restart", [19, 20], ids=["restart-at-K", "restart-at-K+1"])
+def test_a_loop_that_logs_the_checkpoint_step_again_gives_one_curve(
+    tmp_path: Path, restart: int
+) -> None:
+    """Checkpoint at K=19, a loop restarting at K (Lightning) or K + 1: one curve, no step twice."""
+    state = _first_life(tmp_path)
+    expected = _second_life(state, restart)
+    data = read_run(tmp_path / "runs" / "loop")
+    assert expected == data.scalars["loss"]
+    assert expected == data.scalars["lr"]
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="needs tensorboard")
+@pytest.mark.parametrize("load_fast", [False, True], ids=["python-loader", "rust-loader"])
+@pytest.mark.parametrize("restart", [19, 20], ids=["restart-at-K", "restart-at-K+1"])
+def test_a_resumed_loop_as_each_loader_shows_it(
+    tmp_path: Path, load_fast: bool, restart: int
+) -> None:
+    """The real server, both loaders: restarting at K or K + 1 gives one curve, no duplicate."""
+    from test_tensorboard_e2e import _scalars, tensorboard
+
+    if load_fast and importlib.util.find_spec("tensorboard_data_server") is None:
+        pytest.skip("needs tensorboard-data-server")
+    expected = _second_life(_first_life(tmp_path), restart)
+    with tensorboard(tmp_path / "runs", load_fast=load_fast) as url:
+        assert expected == _scalars(url, "loop", "loss", 30)
+        assert expected == _scalars(url, "loop", "lr", 30)
+
+
 @pytest.mark.e2e
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="needs tensorboard")
 @pytest.mark.parametrize("load_fast", [False, True], ids=["python-loader", "rust-loader"])
@@ -271,6 +361,39 @@ def test_restore_a_remote_run_from_its_state(tmp_path: Path, s3: S3Bucket) -> No
     assert expected == data.scalars["lr"]
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children, their children, ...), read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:  # ended meanwhile
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _until_gone(pids: list[int], timeout: float = 30) -> None:
+    """Wait until every process of ``pids`` has ended (gone, or a zombie); fail otherwise."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while True:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                break
+            if state == "Z":
+                break
+            assert time.monotonic() < deadline, f"process {pid} still runs"
+            time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_resume_under_torchrun_after_kill_9(tmp_path: Path) -> None:
     """torchrun, 2 ranks, per-rank runs: killed at step 25, resumed from rank 0's checkpoint."""
@@ -284,13 +407,20 @@ def test_resume_under_torchrun_after_kill_9(tmp_path: Path) -> None:
         [*command, "--hang-at", "25"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )  # fmt: skip
+    workers: list[int] = []
     try:
         assert first.stdout is not None
         hanging = [first.stdout.readline() for _ in range(2)]
         assert ["hanging at step 25"] * 2 == [line.split(" ", 2)[2].strip() for line in hanging]
+        workers = _descendants(first.pid)  # torchrun starts them in sessions of their own
+        assert 2 <= len(workers)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
+        for pid in workers or _descendants(first.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         first.wait(30)
+    _until_gone(workers)
     second = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
     )
