@@ -16,6 +16,8 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tblog._hparams_read import read_hparams as read_hparams  # noqa: PLC0414 - re-exported
+
 if TYPE_CHECKING:
     import pandas as pd
 
