@@ -184,7 +184,7 @@ def _run_cells(runs: list[str]) -> list[str]:
     """Run names without most of a long prefix they all share (``…`` stands for it)."""
     if len(runs) < 2:
         return runs
-    prefix = os.path.commonprefix(runs)
+    prefix = os.path.commonprefix(runs)  # noqa: RUF071 - characters, not path components
     cuts = [i for i, c in enumerate(prefix) if c in "/_-." and len(prefix) - i >= 4]
     if not cuts or cuts[-1] < 8:
         return runs

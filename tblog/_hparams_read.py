@@ -205,7 +205,7 @@ def _plugin_contents(reader: _reader.RunReader, tags: set[str]) -> dict[str, byt
     event_class = _reader._event_class()  # the reader's Event message
     found: dict[str, bytes] = {}
     source = reader.source
-    files = [reader.path] if source.isfile(reader.path) else source.event_files(reader.path)
+    files = source.event_files(reader.path) or [reader.path]  # none: a run of one file
     for path in files:
         with source.open(path) as file:
             if _MARKER not in file.read():

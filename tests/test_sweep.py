@@ -305,3 +305,14 @@ def test_runs_errors_are_one_line_and_exit_1(tmp_path: Path, args: list[str], me
     assert 1 == len(result.stderr.splitlines()), result.stderr
     assert result.stderr.startswith("tblog runs: ")
     assert message in result.stderr
+
+
+def test_runs_without_hyperparameters_lists_every_run_and_its_tags(tmp_path: Path) -> None:
+    """No session anywhere: a row per run, a column per scalar tag (its last value)."""
+    for name, last in (("a", 0.5), ("b", 0.25)):
+        with tblog.get_writer(tmp_path / name) as writer:
+            writer.add_scalar("loss", 1.0, 0)
+            writer.add_scalar("loss", last, 1)
+    out = tmp_path / "t.csv"
+    assert 0 == main(["runs", str(tmp_path), "-o", str(out)])
+    assert [["a", 0.5], ["b", 0.25]] == pd.read_csv(out).to_numpy().tolist()
