@@ -112,9 +112,15 @@ def frame_table(df: Any) -> dict[str, dict[str, Any]]:
 
 @needs_tensorboard
 @pytest.mark.e2e
-def test_read_hparams_equals_what_tensorboards_hparams_plugin_serves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("load_fast", [False, True], ids=["python-loader", "rust-loader"])
+def test_read_hparams_equals_what_tensorboards_hparams_plugin_serves(
+    tmp_path: Path, load_fast: bool
+) -> None:
     """Sessions of tblog, tensorboardX and torch: the same rows as the plugin's session_groups."""
     from test_tensorboard_e2e import tensorboard
+
+    if load_fast and importlib.util.find_spec("tensorboard_data_server") is None:
+        pytest.skip("needs tensorboard-data-server")
 
     runs = tmp_path / "runs"
     write_tblog_runs(runs)
@@ -122,7 +128,7 @@ def test_read_hparams_equals_what_tensorboards_hparams_plugin_serves(tmp_path: P
     df = tblog.read_hparams(runs)
     expected_runs = 4 if importlib.util.find_spec("torch") is not None else 3
     assert expected_runs == len(df)
-    with tensorboard(runs, load_fast=False) as url:
+    with tensorboard(runs, load_fast=load_fast) as url:
         served = served_table(url, expected_runs)
     assert served == frame_table(df)
     facade = df.set_index("run").loc["facade"]
