@@ -300,11 +300,14 @@ def test_a_wide_table_fits_80_columns(tmp_path: Path) -> None:
         (["{missing}"], "no such file or directory"),
         (["{root}", "--sort", "nope"], "--sort nope: no such column"),
         (["{root}", "--format", "parquet"], "-o FILE"),
+        (["{root}", "-o", "{missing}/t.csv"], "t.csv: No such file or directory"),
+        (["{root}/notes.txt"], "a file, not a run directory or event file"),
     ],
 )
 def test_runs_errors_are_one_line_and_exit_1(tmp_path: Path, args: list[str], message: str) -> None:
     """A path or column it cannot use: one ``tblog runs: ...`` line, exit status 1."""
     write_sweep(tmp_path / "r", 1, steps=1)
+    (tmp_path / "r" / "notes.txt").write_text("not events")
     given = [a.format(root=tmp_path / "r", missing=tmp_path / "missing") for a in args]
     result = run_cli(*given)
     assert 1 == result.returncode
