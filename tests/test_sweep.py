@@ -195,25 +195,35 @@ def write_sweep(root: Path, runs: int, steps: int = 20) -> None:
                 writer.add_scalar("acc", step / steps, step)
 
 
-def test_a_bucket_of_runs_reads_like_disk_with_one_listing_and_one_get_per_file(
-    tmp_path: Path, s3: S3Bucket
+def test_a_bucket_of_runs_reads_like_disk_fetching_every_file_at_once(
+    tmp_path: Path, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Same table from S3 as from disk; one listing, each event file fetched exactly once."""
+    """Same table from S3 as from disk; all files in one fsspec call, each fetched once."""
     import fsspec
 
     write_sweep(tmp_path / "runs", 12)
     fs = fsspec.filesystem("s3", **s3.storage_options)
     fs.put(str(tmp_path / "runs"), s3.url("sweep"), recursive=True)
     fs.invalidate_cache()
+    assert s3.proxy is not None
     s3.proxy.reset()
+    calls: list[int] = []
+    fetch = _fetch.FetchedSource.fetch
+    monkeypatch.setattr(
+        _fetch.FetchedSource,
+        "fetch",
+        lambda self, paths: calls.append(len(paths)) or fetch(self, paths),
+    )
     remote = tblog.read_hparams(s3.url("sweep"))
     local = tblog.read_hparams(tmp_path / "runs")
     pd.testing.assert_frame_equal(local, remote)
-    counts = s3.proxy.counts()
-    gets = sum(n for (method, _), n in counts.items() if method == "GET")
     assert 12 == len(remote)
+    assert [12] == calls  # one fs.cat of the 12 files: s3fs runs the GETs concurrently
+    counts = s3.proxy.counts()
     files = [k for k in s3.objects("sweep") if "tfevents" in k]
-    assert len(files) + 3 >= gets, counts  # one GET per file; listing and bucket probes apart
+    assert [1] * 12 == [counts[("GET", f"{s3.bucket}/{key}")] for key in files], counts
+    listings = sum(n for (method, key), n in counts.items() if key == f"{s3.bucket}/")
+    assert 3 >= listings, counts  # the checks of the root and one recursive listing
 
 
 def test_progress_shows_on_stderr_once_reading_is_slow(
