@@ -14,7 +14,7 @@ from tblog.exceptions import SetupError, TblogError, WriterClosedError
 from tblog.filters import SampleFilter
 from tblog.handler import QueueHandler, TensorBoardHandler
 from tblog.processors import TensorBoardProcessor
-from tblog.read import read_histograms, read_scalars, read_text
+from tblog.read import read_histograms, read_hparams, read_scalars, read_text
 from tblog.root import (
     RootLogger,
     close,
@@ -57,6 +57,7 @@ __all__ = [
     "is_active",
     "log_to_queue",
     "read_histograms",
+    "read_hparams",
     "read_scalars",
     "read_text",
     "restore",

@@ -998,6 +998,9 @@ def build_parser() -> argparse.ArgumentParser:
         "<tmp>/tblog-spool)",
     )
     upload.set_defaults(func=cmd_upload)
+    from tblog import _cli_runs
+
+    _cli_runs.add_parser(commands)
     return parser
 
 

@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tblog._hparams_read import read_hparams as read_hparams  # noqa: PLC0414 - re-exported
+
 if TYPE_CHECKING:
     import pandas as pd
 

@@ -1,0 +1,278 @@
+"""The ``tblog runs`` command: one row per run with its hyperparameters and metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from typing import IO, Any
+
+_MAX_CELL = 24  # characters of a column at most (a run name: 32); longer ones are cut with …
+_MAX_RUN = 32
+_GAP = "  "
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``runs`` on the ``tblog`` sub-command parsers (its parser lines live here)."""
+    from tblog.cli import _at_least
+
+    runs = commands.add_parser(
+        "runs",
+        help="compare runs: one row per run with its hyperparameters and metrics",
+        description="One row per HParams session below PATH (or per run, when no run has "
+        "hyperparameters): its hyperparameters, and for each metric the last value (the "
+        "value TensorBoard's HParams tab shows) or --agg of its points. A wide table is cut "
+        "to the terminal's width; --format writes every column.",
+    )
+    runs.add_argument("path", metavar="PATH", help="run directory, runs root, event file or URL")
+    runs.add_argument(
+        "--metric",
+        action="append",
+        metavar="TAG",
+        help="a scalar tag to show (repeatable; default: the sessions' metrics)",
+    )
+    runs.add_argument(
+        "--agg",
+        choices=["last", "min", "max", "mean"],
+        default="last",
+        help="how a metric's points make its value (default: %(default)s)",
+    )
+    runs.add_argument(
+        "--sort", metavar="COLUMN", help="sort by a column, descending with --sort=-COLUMN"
+    )
+    runs.add_argument("--top", type=_at_least(1), metavar="N", help="keep the first N rows")
+    runs.add_argument(
+        "--format",
+        choices=["table", "csv", "jsonl", "parquet"],
+        help="default: a table on standard output, csv with -o (parquet needs pyarrow and -o)",
+    )
+    runs.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    runs.set_defaults(func=cmd_runs)
+
+
+def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
+    """Print or write the runs' table."""
+    from tblog.cli import CommandError
+
+    fmt = args.format or ("csv" if args.output else "table")
+    if fmt == "parquet" and not args.output:
+        msg = "the parquet format is binary: give the output file with -o FILE"
+        raise CommandError(msg)
+    df, metrics = _frame(args)
+    if fmt == "table":
+        preferred = {*metrics, (args.sort or "").removeprefix("-")}
+        text = "\n".join(render(df, shutil.get_terminal_size().columns, preferred)) + "\n"
+        _emit(args.output, out, lambda target: target.write(text))
+        return 0
+    if fmt == "parquet":
+        _write_file(args.output, lambda path: _parquet(df, path))
+    else:
+        _emit(args.output, out, lambda target: _write_text(df, fmt, target))
+    if args.output:
+        print(f"wrote {len(df)} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """Read PATH into the table the options ask for; also give its metric columns."""
+    from tblog import _hparams_read, _reader
+    from tblog.cli import CommandError, _os_problem, _runs
+
+    if not _reader.is_url(args.path):
+        _runs(args.path)  # the checks (and words) of the other commands for a local path
+    try:
+        pd = _hparams_read._pandas()
+        sweep = _hparams_read.load(args.path)
+    except FileNotFoundError as exc:
+        msg = f"{args.path}: no such file or directory"
+        raise CommandError(msg) from exc
+    except (ModuleNotFoundError, _reader.NotAnEventError) as exc:
+        raise CommandError(str(exc)) from exc
+    except OSError as exc:
+        raise CommandError(_os_problem(exc)) from exc
+    if not sweep.runs:
+        msg = f"no event files found under {args.path}"
+        raise CommandError(msg)
+    metrics = args.metric
+    if not sweep.sessions:  # no hyperparameters anywhere: every run is a row
+        sweep.sessions = [_hparams_read.Session(run, {}) for run in sweep.runs]
+        if metrics is None:
+            metrics = sorted({tag for _, tag in sweep.series})
+    if metrics is None:
+        metrics = [sweep.metric_name(group, tag) for group, tag in sweep.metrics]
+    df = _hparams_read.table(pd, sweep, metrics, args.agg)
+    if args.sort:
+        column = args.sort.removeprefix("-")
+        if column not in df.columns:
+            msg = f"--sort {args.sort}: no such column (columns: {', '.join(df.columns)})"
+            raise CommandError(msg)
+        df = _sorted(df, column, descending=args.sort.startswith("-"))
+    if args.top:
+        df = df.head(args.top)
+    return df.reset_index(drop=True), metrics
+
+
+def _sorted(df: Any, column: str, *, descending: bool) -> Any:
+    """Sorted by ``column`` (missing values last; mixed types compared as text)."""
+    try:
+        return df.sort_values(column, ascending=not descending, na_position="last", kind="stable")
+    except TypeError:
+        key = df[column].map(lambda v: "" if v is None else str(v))
+        return df.loc[key.sort_values(ascending=not descending, kind="stable").index]
+
+
+# ---- output: a table cut to the terminal, or every column to a file -------------------------
+
+
+def cell(value: Any) -> str:
+    """A value as the table shows it: numbers to 6 significant digits, missing as ``-``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _cut(text: str, width: int, *, keep_end: bool = False) -> str:
+    if len(text) <= width:
+        return text
+    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
+
+
+def render(df: Any, width: int, preferred: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    """The table's lines, at most ``width`` characters each.
+
+    Long cells are cut (run names keep their end), and the columns that do not fit are left
+    out: the ``preferred`` ones (metrics, the sort column) are kept first, then the columns
+    whose values vary, then the constant ones; a last line names the columns left out.
+    """
+    width = max(width, 20)
+    columns: list[tuple[str, list[str], bool]] = []  # header, cells, numeric (right-aligned)
+    for name in df.columns:
+        values = df[name].tolist()
+        if name == "run":
+            cells = [_cut(text, _MAX_RUN, keep_end=True) for text in _run_cells(values)]
+            columns.append(("run", cells, False))
+            continue
+        cells = [_cut(cell(v), _MAX_CELL) for v in values]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        columns.append((_cut(str(name), _MAX_CELL), cells, numeric))
+    widths = [max([len(h), *(len(c) for c in cells)]) for h, cells, _ in columns]
+    shown = _fit(df, widths, width, preferred)
+    lines = []
+    for row in range(-1, len(df)):
+        parts = []
+        for i in shown:
+            header, cells, numeric = columns[i]
+            text = header if row < 0 else cells[row]
+            parts.append(text.rjust(widths[i]) if numeric else text.ljust(widths[i]))
+        lines.append(_GAP.join(parts).rstrip())
+    hidden = [str(c) for i, c in enumerate(df.columns) if i not in shown]
+    if hidden:
+        note = f"{len(hidden)} more columns (--format csv shows all): {', '.join(hidden)}"
+        lines.extend(textwrap.wrap(note, width, subsequent_indent="  "))
+    return lines
+
+
+def _run_cells(runs: list[str]) -> list[str]:
+    """Run names without most of a long prefix they all share (``…`` stands for it)."""
+    if len(runs) < 2:
+        return runs
+    prefix = os.path.commonprefix(runs)  # noqa: RUF071 - characters, not path components
+    cuts = [i for i, c in enumerate(prefix) if c in "/_-." and len(prefix) - i >= 4]
+    if not cuts or cuts[-1] < 8:
+        return runs
+    return ["…" + run[cuts[-1] :] for run in runs]
+
+
+def _fit(df: Any, widths: list[int], width: int, preferred: set[str]) -> list[int]:
+    """The indices of the columns that fit in ``width``, in table order."""
+    names = list(df.columns)
+
+    def rank(i: int) -> tuple[int, int]:
+        if i == 0 or names[i] in preferred:
+            return (0, i)
+        varying = df[names[i]].astype(str).nunique() > 1
+        return (1 if varying else 2, i)
+
+    order = sorted(range(len(names)), key=rank)
+    chosen: list[int] = []
+    used = 0
+    for i in order:
+        need = widths[i] + (len(_GAP) if chosen else 0)
+        if used + need <= width:
+            chosen.append(i)
+            used += need
+    return sorted(chosen)
+
+
+def _write_text(df: Any, fmt: str, target: IO[str]) -> None:
+    if fmt == "csv":
+        df.to_csv(target, index=False, lineterminator="\n")
+        return
+    for record in df.to_dict("records"):
+        target.write(json.dumps(record, default=_plain) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as a Python value for JSON."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _parquet(df: Any, path: str) -> None:
+    from tblog.cli import CommandError
+
+    try:
+        import pyarrow  # noqa: F401 - only to say that it is missing
+    except ModuleNotFoundError as exc:
+        msg = 'the parquet format needs pyarrow: pip install "tblog[parquet]"'
+        raise CommandError(msg) from exc
+    mixed = [c for c in df.columns if df[c].dtype == object and c != "run"]
+    for column in mixed:  # several types under one name: Parquet needs one
+        if len({type(v) for v in df[column] if v is not None}) > 1:
+            df[column] = df[column].map(lambda v: None if v is None else str(v))
+    df.to_parquet(path, index=False)
+
+
+def _emit(output: str | None, out: IO[str], write: Callable[[IO[str]], Any]) -> None:
+    if not output:
+        write(out)
+        return
+
+    def to_file(path: str) -> None:
+        with open(path, "w", encoding="utf-8", newline="") as target:
+            write(target)
+
+    _write_file(output, to_file)
+
+
+def _write_file(output: str, write: Callable[[str], Any]) -> None:
+    """Write ``output`` through a temporary file beside it, renamed into place when complete."""
+    from tblog.cli import CommandError
+
+    directory = os.path.dirname(os.path.abspath(output))
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(output)}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        msg = f"{output}: {exc.strerror or exc}"
+        raise CommandError(msg) from exc
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, output)
+    except OSError as exc:
+        msg = f"{output}: {exc.strerror or exc}"
+        raise CommandError(msg) from exc
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
