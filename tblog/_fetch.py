@@ -160,7 +160,7 @@ def _listing(fs: Any, root: str) -> tuple[list[tuple[str, str, list[str]]], dict
         if info.get("type", "file") != "file":
             continue
         directory, _, base = name.rpartition("/")
-        if _reader._is_event_file(base):  # the reader's rule for event files
+        if _reader.is_event_file(base):
             by_dir.setdefault(directory, []).append(name)
             sizes[name] = int(info.get("size") or 0)
     runs = []

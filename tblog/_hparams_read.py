@@ -202,7 +202,7 @@ def _plugin_contents(reader: _reader.RunReader, tags: set[str]) -> dict[str, byt
     """
     from tblog import _reader
 
-    event_class = _reader._event_class()  # the reader's Event message
+    event_class = _reader.event_class()  # the reader's Event message
     found: dict[str, bytes] = {}
     source = reader.source
     files = source.event_files(reader.path) or [reader.path]  # none: a run of one file
@@ -210,7 +210,7 @@ def _plugin_contents(reader: _reader.RunReader, tags: set[str]) -> dict[str, byt
         with source.open(path) as file:
             if _MARKER not in file.read():
                 continue
-        for data in _reader._records(source, path):  # the reader's framing
+        for data in _reader.source_records(source, path):  # the reader's framing
             if _MARKER not in data:
                 continue
             for value in event_class.FromString(data).summary.value:

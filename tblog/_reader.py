@@ -136,7 +136,7 @@ class Source:
         names = [
             e["name"]
             for e in entries
-            if e.get("type") == "file" and _is_event_file(e["name"].rsplit("/", 1)[-1])
+            if e.get("type") == "file" and is_event_file(e["name"].rsplit("/", 1)[-1])
         ]
         return sorted(names)
 
@@ -147,7 +147,7 @@ class Source:
         self.forget_listings()
         found = []
         for directory, _, files in self.fs.walk(root):
-            if any(_is_event_file(name) for name in files):
+            if any(is_event_file(name) for name in files):
                 rel = directory[len(root) :].strip("/") if directory != root else ""
                 found.append((rel or ".", directory))
         return sorted(found)
@@ -165,7 +165,8 @@ def is_url(path: str | os.PathLike[str]) -> bool:
     return bool(_URL.match(text)) and not text.startswith("file://")
 
 
-def _is_event_file(name: str) -> bool:
+def is_event_file(name: str) -> bool:
+    """Whether a file name is an event file's, by TensorBoard's rule (profiler stubs aside)."""
     return "tfevents" in name and not name.endswith(".profile-empty")
 
 
@@ -178,7 +179,7 @@ def event_files(run_dir: str | os.PathLike[str]) -> list[str]:
     return [
         os.path.join(run_dir, name)
         for name in sorted(names)
-        if _is_event_file(name) and os.path.isfile(os.path.join(run_dir, name))
+        if is_event_file(name) and os.path.isfile(os.path.join(run_dir, name))
     ]
 
 
@@ -302,7 +303,7 @@ _MESSAGES: dict[str, list[tuple[str, int, int, bool, str, bool]]] = {
 }
 
 
-def _event_class() -> Any:
+def event_class() -> Any:
     """The ``Event`` message class, wire-compatible with TensorBoard's (built once)."""
     found = _PROTOS.get("Event")
     if found is not None:
@@ -379,7 +380,7 @@ def _parse_event(data: bytes, path: str) -> Any:
     )
 
     try:
-        return _event_class().FromString(data)
+        return event_class().FromString(data)
     except DecodeError as exc:
         msg = f"{path}: not a valid event file (a record is not an Event: {exc})"
         raise NotAnEventError(msg) from exc
@@ -948,7 +949,7 @@ class _FileReader:
         fallback: list[tuple[int, bytes]],
     ) -> None:
         """Decode the scalar events among equal-length records; queue the rest for protobuf."""
-        event = _event_class()
+        event = event_class()
         run = chunk.run
         todo = np.arange(len(recs))
         known = self._templates.setdefault((length, 0), [])
@@ -1466,7 +1467,7 @@ def _legacy_view(reader: RunReader) -> RunReader:
     recent = -1
     kept: list[tuple[int, Any, Any]] = []  # (record, event, value) that survive so far
     files = reader._order
-    records = ((path, data) for path in files for data in _records(reader.source, path))
+    records = ((path, data) for path in files for data in source_records(reader.source, path))
     for rec, (path, data) in enumerate(records):
         event = _parse_event(data, path)
         if event.HasField("file_version"):
@@ -1493,7 +1494,7 @@ def _legacy_view(reader: RunReader) -> RunReader:
     return view
 
 
-def _records(source: Source, path: str) -> Iterator[bytes]:
+def source_records(source: Source, path: str) -> Iterator[bytes]:
     """Every whole record's data of one file, as the fast reader finds them (slow path)."""
     with source.open(path) as file:
         data = file.read()
