@@ -370,23 +370,29 @@ class RemoteSegments:
         """Closed segments waiting for upload."""
         return self._uploader.pending if self._uploader is not None else 0
 
-    def write(self, data: bytes) -> bool:
-        """Append whole records to the open segment (opening or rotating segments as needed)."""
+    def write(self, data: bytes) -> int:
+        """Append whole records to the open segment (opening or rotating segments as needed).
+
+        Returns the bytes written: all of ``data``, or the records before a fault.
+        """
+        total = len(data)
         limit = self._max_bytes
         while data:
             if self._fd is None and not self._open_segment():
-                return False
+                break
             if self._size + len(data) <= limit:
-                return self._append(data)
+                if self._append(data):
+                    data = b""
+                break
             cut = fitting(data, limit - self._size)
             if self._size + cut > limit and self._dirty:
                 self._close_segment()
                 continue
             if not self._append(data[:cut]):
-                return False
+                break
             data = data[cut:]
             self._close_segment()
-        return True
+        return total - len(data)
 
     def _append(self, data: bytes) -> bool:
         fd = self._fd

@@ -19,7 +19,7 @@ from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
 from tblog._kinds import EVENT, FLUSH, SCALAR
 from tblog._remote import RemoteSegments, is_url, join, local_path, open_store
 from tblog._report import Once, report
-from tblog._sink import EventSink, LocalFile
+from tblog._sink import EventSink, LocalFile, records_in
 from tblog._step import STEP
 from tblog._values import MAX_STEP
 
@@ -641,10 +641,14 @@ class Run:
         """Write framed records holding ``count`` points in one go (or count them dropped)."""
         if not chunks:
             return
-        if self._sink.write(b"".join(chunks)):
+        data = b"".join(chunks)
+        done = self._sink.write(data)
+        if done == len(data):
             self.written += count
-        else:
-            self.dropped += count
+        else:  # a fault part way: what reached a file is written, the rest dropped
+            kept = records_in(data, done)
+            self.written += kept
+            self.dropped += count - kept
         self._progress += 1
 
     # ---- fork -----------------------------------------------------------------------------
