@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
@@ -137,6 +138,11 @@ def whole_records(data: bytes) -> int:
     return offset
 
 
+def _nothing_to_wait_for(deadline: float) -> bool:
+    del deadline
+    return True
+
+
 class _Uploader:
     """Uploads closed segments in order, one PUT each, on its own thread, with backoff.
 
@@ -159,6 +165,8 @@ class _Uploader:
         self._last: str | None = None  # the greatest event file name in the store so far
         self.errors = 0
         self.uploaded_bytes = 0
+        self.submitted = 0  # segments submitted so far
+        self._uploaded = 0  # of those, segments in the store
 
     @property
     def pending(self) -> int:
@@ -171,6 +179,7 @@ class _Uploader:
             if not self._pending:
                 self._waiting_since = time.monotonic()
             self._pending.append(local)
+            self.submitted += 1
             self._cond.notify_all()
         if not self.start():
             self._upload_all_now()
@@ -194,10 +203,14 @@ class _Uploader:
 
     def wait(self, deadline: float) -> bool:
         """Return True once nothing is pending, False if that did not happen by ``deadline``."""
+        return self.wait_for(self.submitted, deadline)
+
+    def wait_for(self, count: int, deadline: float) -> bool:
+        """Return True once the first ``count`` segments are in the store; False at ``deadline``."""
         if self._thread is None and self._pending:
             self._upload_all_now()
         with self._cond:
-            while self._pending:
+            while self._uploaded < count:
                 left = deadline - time.monotonic()
                 if left <= 0 or (self._thread is not None and not self._thread.is_alive()):
                     return False
@@ -224,6 +237,7 @@ class _Uploader:
     def _upload_all_now(self) -> None:
         while self._pending and self._upload_one(self._pending[0]):
             self._pending.popleft()
+            self._uploaded += 1
 
     def _loop(self) -> None:
         with contextlib.suppress(Exception):  # the store may be down: the first upload retries
@@ -240,6 +254,7 @@ class _Uploader:
                 delay = 0.25
                 with self._cond:
                     self._pending.popleft()
+                    self._uploaded += 1
                     self._waiting_since = time.monotonic()
                     self._cond.notify_all()
                 continue
@@ -418,10 +433,17 @@ class RemoteSegments:
         if self._uploader is not None:
             self._uploader.check(self._stall_secs)
 
-    def sync(self, deadline: float) -> bool:
-        """Close the open segment and wait until every segment is in the store."""
+    def sync(self) -> Callable[[float], bool]:
+        """Close the open segment; return a wait until every segment so far is in the store.
+
+        The writer thread goes on writing new segments into the spool meanwhile: a store that
+        is down never holds it up.
+        """
         self._close_segment()
-        return self._uploader is None or self._uploader.wait(deadline)
+        uploader = self._uploader
+        if uploader is None:
+            return _nothing_to_wait_for
+        return functools.partial(uploader.wait_for, uploader.submitted)
 
     def close(self, deadline: float) -> None:
         """Close and upload the last segment; what cannot go up by ``deadline`` stays spooled."""

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
@@ -58,12 +58,15 @@ _active_logdir: str | None = None
 
 
 class _FlushMarker:
-    __slots__ = ("done", "dropped", "written")
+    __slots__ = ("done", "dropped", "synced", "written")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.written = False  # True when the writer reached it; False when released by its death
         self.dropped = 0  # the run's dropped count when the writer reached it
+        # Waits (on the flushing thread, never the writer's) until what the writer wrote before
+        # the marker is readable: at once for a local file, after the uploads for a remote run.
+        self.synced: Callable[[float], bool] | None = None
 
 
 def check_options(
@@ -437,9 +440,13 @@ class Run:
             if thread is None or not thread.is_alive():
                 break
             if time.monotonic() >= deadline:
-                self._stuck_at = self._progress
+                self._stuck_at = self._progress  # the writer itself is stuck (a hung disk)
                 return None
-        return marker.dropped if marker.written else None
+        if not marker.written:
+            return None
+        # A store that is down makes this wait in vain, but the writer goes on: not "stuck".
+        synced = marker.synced
+        return marker.dropped if synced is None or synced(deadline) else None
 
     def close(self, timeout: float | None = None) -> None:
         """Write what is queued (waiting at most ``timeout`` seconds), stop the thread, close.
@@ -555,7 +562,8 @@ class Run:
                     self._write(chunks, count)
                     chunks, count = [], 0
                     marker = payloads[i]
-                    marker.written = self._sink.sync(time.monotonic() + self.timeout_secs)
+                    marker.synced = self._sink.sync()
+                    marker.written = True
                     marker.dropped = self.dropped
                     marker.done.set()
                     continue

@@ -127,14 +127,23 @@ class EventSink(Protocol):
     def check(self) -> None:
         """Periodic housekeeping while idle (a deleted file, a segment due)."""
 
-    def sync(self, deadline: float) -> bool:
-        """Make everything written so far readable by TensorBoard; False if not by ``deadline``."""
+    def sync(self) -> Callable[[float], bool]:
+        """Start making everything written so far readable by TensorBoard, without waiting.
+
+        Returns a function that waits until it is, at most until the monotonic time it is given,
+        and says whether it is: the flushing thread waits, never the writer thread.
+        """
 
     def close(self, deadline: float) -> None:
         """Finish: the last file (or segment) complete; waits at most until ``deadline``."""
 
     def reset_in_child(self, logdir: str) -> None:
         """In a forked child: forget the parent's file and write below ``logdir`` instead."""
+
+
+def _readable(deadline: float) -> bool:
+    del deadline
+    return True
 
 
 class LocalFile:
@@ -211,10 +220,9 @@ class LocalFile:
         if self._deleted():
             self._file_gone()
 
-    def sync(self, deadline: float) -> bool:
+    def sync(self) -> Callable[[float], bool]:
         """Local writes are readable as soon as ``os.write`` returns."""
-        del deadline
-        return True
+        return _readable
 
     def close(self, deadline: float) -> None:
         """Close the current file."""
