@@ -43,6 +43,7 @@ _counters: dict[str, dict[str, int]] = {}
 _exit_hook_installed = False
 _early_exit_hook_installed = False
 _exiting = False  # set by the exit hook: runs closed by it write later points synchronously
+_exit_deadline: float | None = None  # the monotonic time every wait at exit ends by
 _late: list[Run] = []  # runs writing synchronously after the exit hook
 _forked: dict[str, str] = {}  # in a forked child: the parent's run directory -> the child's
 _mp_finalizer_pid = 0  # the multiprocessing child process that has its exit finalizer
@@ -789,14 +790,20 @@ def close_all(timeout: float | None = None) -> None:
 
 
 def _exit_hook() -> None:
-    """At exit: close every run; a point logged later (by a later exit hook) is still written."""
-    global _exiting
+    """At exit: close every run; a point logged later (by a later exit hook) is still written.
+
+    It may run twice (threading's exit hooks, then atexit): both share one deadline, the
+    longest ``timeout_secs`` of the open runs, so the exit waits that long in all, at most.
+    """
+    global _exiting, _exit_deadline
     _exiting = True
-    close_all()
-    if _late:
-        deadline = time.monotonic() + DEFAULT_TIMEOUT_SECS
-        for run in _late:
-            run.finish_late(deadline)
+    if _exit_deadline is None:
+        with _registry_lock:
+            limit = max((run.timeout_secs for run in _registry.values()), default=None)
+        _exit_deadline = time.monotonic() + (DEFAULT_TIMEOUT_SECS if limit is None else limit)
+    close_all(max(0.0, _exit_deadline - time.monotonic()))
+    for run in _late:
+        run.finish_late(_exit_deadline)
 
 
 def _install_early_exit_hook() -> None:

@@ -55,8 +55,14 @@ def _close(writer: tblog.RunWriter) -> tuple[int, int]:
     return run.written, run.dropped
 
 
-def _spools(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if (p / _remote.TARGET_FILE).exists())
+def _released(root: Path) -> bool:
+    """Whether no process holds the lock of a spool below ``root`` (its uploads are over)."""
+    for spool in root.iterdir():
+        fd = _remote.lock_spool(str(spool))
+        if fd is None:
+            return False
+        os.close(fd)
+    return True
 
 
 def _fast_clock(monkeypatch: pytest.MonkeyPatch, offset: float) -> None:
@@ -97,6 +103,7 @@ def test_a_timed_out_flush_does_not_make_close_give_up(s3: S3Bucket, spool: Path
     for step in range(100, 1100):
         writer.add_scalar("x", float(step), step)
     assert (1100, 0) == _close(writer)
+    _wait_for(lambda: _released(spool), "the writer's last upload attempt")
     s3.proxy.restore()
     assert 0 == cli.main(["upload", str(spool)])
     assert list(range(1100)) == read_s3_run(url, s3.env).steps("x")
@@ -227,6 +234,7 @@ def test_uploads_need_no_list_permission(s3: S3Bucket, spool: Path) -> None:
     with tblog.RunWriter(url, timeout_secs=0.5) as writer:
         for step in range(100, 200):
             writer.add_scalar("x", float(step), step)
+    _wait_for(lambda: _released(spool), "the writer's last upload attempt")
     s3.proxy.restore()
     assert 0 == cli.main(["upload", str(spool)])
     refused = [r for r in s3.proxy.snapshot() if r.status == 403]
@@ -249,6 +257,7 @@ def test_two_uploads_of_one_spool_at_once_both_succeed(
             writer.add_scalar("x", float(step), step)
             if step % 100 == 99:
                 writer.flush(timeout=0.1)
+    _wait_for(lambda: _released(spool), "the writer's last upload attempt")
     s3.proxy.restore()
     open_store = _remote.open_store
     inner: list[int] = []
