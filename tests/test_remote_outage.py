@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -34,9 +35,10 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test spools into its own directory."""
+    """Each test spools into its own directory; a store that is down fails a request at once."""
     spool = tmp_path / "spool"
     monkeypatch.setenv("TBLOG_SPOOL", str(spool))
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's retries; the uploader has its own
     return spool
 
 
@@ -127,6 +129,42 @@ def test_an_outage_never_parks_the_writer(s3: S3Bucket, spool: Path) -> None:
     assert list(range(20_000)) == read_s3_run(url, s3.env).steps("x")
 
 
+# ---- 4: a store that never answers, at exit -------------------------------------------------
+
+_EXIT = """
+import time, tblog
+writer = tblog.RunWriter({url!r}, timeout_secs=1.0)
+for step in range(50):
+    writer.add_scalar("x", float(step), step)
+print(time.time(), flush=True)
+"""
+
+
+def test_exit_waits_timeout_secs_for_a_store_that_never_answers(
+    s3: S3Bucket, tmp_path: Path, spool: Path
+) -> None:
+    """A store that accepts connections and never answers: exit takes timeout_secs, not +20 s."""
+    url = s3.url("runs/silent")
+    script = tmp_path / "exit.py"
+    script.write_text(textwrap.dedent(_EXIT.format(url=url)))
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # never accepts: never answers
+        env = {
+            **child_env(s3.env),
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            "TBLOG_SPOOL": str(spool),
+        }
+        done = subprocess.run(
+            [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+        exit_secs = time.time() - float(done.stdout.strip())
+    assert 0 == done.returncode, done.stderr
+    assert "tblog upload" in done.stderr
+    assert exit_secs < 1.0 + 3.0
+    assert 0 == cli.main(["upload", str(spool)])
+    assert list(range(50)) == read_s3_run(url, s3.env).steps("x")
+
+
 # ---- 5: a clock that steps back ---------------------------------------------------------------
 
 
@@ -155,20 +193,20 @@ def test_segment_names_stay_bounded_when_the_clock_steps_back(
 ) -> None:
     """The same on S3: every key short, every point read back in order."""
     url = s3.url("runs/clock")
-    writer = tblog.RunWriter(url, max_bytes=1024)
+    writer = tblog.RunWriter(url)
     for step in range(25):
         writer.add_scalar("x", float(step), step)
     assert writer.flush()
     _fast_clock(monkeypatch, -5000)
-    for step in range(25, 1000):
+    for step in range(25, 500):
         writer.add_scalar("x", float(step), step)
         if step % 25 == 24:
             assert writer.flush()
     assert 0 == _close(writer)[1]
     keys = list(s3.objects("runs/clock"))
-    assert len(keys) >= 40
+    assert len(keys) >= 20
     assert max(map(len, keys)) <= min(map(len, keys)) + 4
-    assert list(range(1000)) == read_s3_run(url, s3.env).steps("x")
+    assert list(range(500)) == read_s3_run(url, s3.env).steps("x")
 
 
 # ---- 6: a later name in the store, then a kill ------------------------------------------------
