@@ -80,14 +80,20 @@ def default_spool_root() -> str:
     return os.environ.get("TBLOG_SPOOL") or os.path.join(tempfile.gettempdir(), "tblog-spool")
 
 
-def remove_spool(spool: str) -> None:
-    """Remove an empty spool directory (its target and lock files, and itself)."""
-    with contextlib.suppress(OSError):
-        if set(os.listdir(spool)) <= {TARGET_FILE, LOCK_FILE}:
-            for name in (TARGET_FILE, LOCK_FILE):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(os.path.join(spool, name))
-            os.rmdir(spool)
+def remove_spool(spool: str) -> bool:
+    """Remove an empty spool directory (its target and lock files, and itself); True if gone."""
+    try:
+        if not set(os.listdir(spool)) <= {TARGET_FILE, LOCK_FILE}:
+            return False
+        for name in (TARGET_FILE, LOCK_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(spool, name))
+        os.rmdir(spool)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def lock_spool(spool: str) -> int | None:
@@ -326,8 +332,9 @@ class _Uploader:
 
     def wait_for(self, count: int, deadline: float) -> bool:
         """Return True once the first ``count`` segments are in the store; False at ``deadline``."""
-        if self._thread is None and self._pending:
+        if self._thread is None:  # no thread could start (at exit): upload here, once
             self._upload_all_now(deadline)
+            return self._uploaded >= count
         with self._cond:
             while self._uploaded < count:
                 left = deadline - time.monotonic()
@@ -590,8 +597,8 @@ class RemoteSegments:
         """
         fd, self._lock = self._lock, None
         uploader = self._uploader
-        if self._spool is not None and (uploader is None or not uploader.pending):
-            remove_spool(self._spool)
+        spool = self._spool
+        if spool is not None and (uploader is None or not uploader.pending) and remove_spool(spool):
             if uploader is not None:
                 self._old_errors += uploader.errors
             self._spool = self._uploader = None

@@ -96,7 +96,10 @@ def test_tblog_upload_leaves_the_spool_of_a_live_run_alone(s3: S3Bucket, spool: 
 # ---- 2, 3: a flush during an outage ---------------------------------------------------------
 
 
-def test_a_timed_out_flush_does_not_make_close_give_up(s3: S3Bucket, spool: Path) -> None:
+@pytest.mark.parametrize("timeout", [0.1, None], ids=["caller-timeout", "default-timeout"])
+def test_a_timed_out_flush_does_not_make_close_give_up(
+    s3: S3Bucket, spool: Path, timeout: float | None
+) -> None:
     """Store down: a flush times out, close() still puts every point whole into the spool."""
     assert s3.proxy is not None
     url = s3.url("runs/flush-timeout")
@@ -104,7 +107,7 @@ def test_a_timed_out_flush_does_not_make_close_give_up(s3: S3Bucket, spool: Path
     writer = tblog.RunWriter(url, timeout_secs=1.0)
     for step in range(100):
         writer.add_scalar("x", float(step), step)
-    assert writer.flush(timeout=0.1) is False
+    assert writer.flush(timeout=timeout) is False
     for step in range(100, 1100):
         writer.add_scalar("x", float(step), step)
     assert (1100, 0) == _close(writer)
@@ -257,6 +260,23 @@ def test_a_killed_run_uploaded_later_sorts_after_a_fast_clock_host(
     s3.proxy.restore()
     assert 0 == cli.main(["upload", str(spool)])
     assert list(range(300)) == read_s3_run(url, s3.env).steps("x")
+
+
+def test_a_running_writer_sorts_after_a_fast_clock_host(s3: S3Bucket, tmp_path: Path) -> None:
+    """The same without a kill: the writer's own uploads read after the later name."""
+    import boto3
+
+    url = s3.url("runs/fast-live")
+    name, data = _fast_host_file(tmp_path)
+    client = boto3.client("s3", endpoint_url=s3.server_url)
+    client.put_object(Bucket=s3.bucket, Key=f"runs/fast-live/{name}", Body=data)
+    with tblog.RunWriter(url) as writer:
+        for step in range(200, 300):
+            writer.add_scalar("x", float(step), step)
+            if step % 50 == 49:
+                assert writer.flush()
+    assert list(range(300)) == read_s3_run(url, s3.env).steps("x")
+    assert 3 == len(s3.objects("runs/fast-live"))
 
 
 # ---- 7: credentials that may write but not list -------------------------------------------------
