@@ -11,11 +11,14 @@ functions are named ``*_fixture`` so that a test's ``s3`` argument does not shad
         assert expected == read_s3_run(s3.url("runs/exp1"), s3.env).scalars
 
 Everything stays on 127.0.0.1: moto's ``ThreadedMotoServer`` on a free port, and a
-``CountingProxy`` in front of it that counts the requests and bytes a client sends and can cut
-the connection (an outage) and restore it. TensorBoard reads ``s3://`` through boto3 (its Python
-loader only); it takes the endpoint from ``S3_ENDPOINT``, which it reads once, when its ``gfile``
-module is imported: :func:`read_s3_run` and :func:`tensorboard_server` therefore run TensorBoard
-in a subprocess with the bucket's environment.
+``CountingProxy`` in front of it that counts the requests and bytes a client sends, can cut
+the connection (an outage) and restore it, and can refuse listings with 403 AccessDenied (a
+policy that grants PutObject but not ListBucket). moto enforces IAM policies only for the whole
+server (``INITIAL_NO_AUTH_ACTION_COUNT``), which every test shares; the proxy does it per bucket.
+TensorBoard reads ``s3://`` through boto3 (its Python loader only); it takes the endpoint from
+``S3_ENDPOINT``, which it reads once, when its ``gfile`` module is imported: :func:`read_s3_run`
+and :func:`tensorboard_server` therefore run TensorBoard in a subprocess with the bucket's
+environment.
 """
 
 from __future__ import annotations
