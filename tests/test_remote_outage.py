@@ -166,7 +166,7 @@ def test_exit_waits_timeout_secs_for_a_store_that_never_answers(
         exit_secs = time.time() - float(done.stdout.strip())
     assert 0 == done.returncode, done.stderr
     assert "tblog upload" in done.stderr
-    assert exit_secs < 1.0 + 3.0
+    assert exit_secs < 1.0 + 5.0  # timeout_secs, and slack for a loaded machine (was 21 s)
     assert 0 == cli.main(["upload", str(spool)])
     assert list(range(50)) == read_s3_run(url, s3.env).steps("x")
 
