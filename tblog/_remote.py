@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import itertools
 import os
 import re
@@ -18,6 +20,7 @@ from tblog._sink import EVENT_PREFIX, create_event_file, event_file_name, fittin
 
 DEFAULT_REMOTE_MAX_BYTES = 64 * 2**20  # one PUT each (s3fs sends up to 100 MiB in one)
 TARGET_FILE = "target"  # in a spool directory: the URL its segments belong to
+LOCK_FILE = "lock"  # in a spool directory: locked by the process that uploads it
 
 _spool_seq = itertools.count(1)
 
@@ -77,44 +80,166 @@ def default_spool_root() -> str:
     return os.environ.get("TBLOG_SPOOL") or os.path.join(tempfile.gettempdir(), "tblog-spool")
 
 
-def remove_spool(spool: str) -> None:
-    """Remove an empty spool directory (its ``target`` file and itself), if it is empty."""
-    with contextlib.suppress(OSError):
-        if set(os.listdir(spool)) <= {TARGET_FILE}:
+def remove_spool(spool: str) -> bool:
+    """Remove an empty spool directory (its target and lock files, and itself); True if gone."""
+    try:
+        if not set(os.listdir(spool)) <= {TARGET_FILE, LOCK_FILE}:
+            return False
+        for name in (TARGET_FILE, LOCK_FILE):
             with contextlib.suppress(FileNotFoundError):
-                os.remove(os.path.join(spool, TARGET_FILE))
-            os.rmdir(spool)
+                os.remove(os.path.join(spool, name))
+        os.rmdir(spool)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
-def upload_spool(spool: str, storage_options: Mapping[str, Any] | None = None) -> tuple[int, int]:
+def lock_spool(spool: str) -> int | None:
+    """Take a spool's lock without waiting: its descriptor, or None while another process holds it.
+
+    The process writing a run holds its spool's lock until its uploads end (a kill releases
+    it); ``tblog upload`` holds it while it uploads. An ``flock`` belongs to the open file, so
+    two holders in one process exclude each other too. Closing the descriptor releases it.
+
+    Raises:
+        FileNotFoundError: The spool directory is gone (uploaded and removed meanwhile).
+    """
+    fd = os.open(os.path.join(spool, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        import fcntl
+    except ModuleNotFoundError:  # Windows: no advisory locks; spools are not shared there
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def write_target(spool: str, url: str, suffix: str) -> None:
+    """Say in a spool directory which run its segments belong to (and their name suffix)."""
+    with open(os.path.join(spool, TARGET_FILE), "w", encoding="utf-8") as file:
+        file.write(f"{url}\n{suffix}\n")
+
+
+def read_target(spool: str) -> tuple[str, str]:
+    """The run URL and the segment name suffix a spool directory names.
+
+    Raises:
+        OSError: The ``target`` file cannot be read.
+    """
+    with open(os.path.join(spool, TARGET_FILE), encoding="utf-8") as file:
+        lines = file.read().splitlines()
+    return lines[0].strip(), lines[1] if len(lines) > 1 else ""
+
+
+def upload_spool(
+    spool: str, storage_options: Mapping[str, Any] | None = None
+) -> tuple[int, int] | None:
     """Upload every segment left in a spool directory, in name order; return (done, left).
 
     A segment cut short by a kill ends in a torn record: it is uploaded up to its last whole
-    record. Uploaded segments are removed, and the directory too once it is empty.
+    record. Uploaded segments are removed, and the directory too once it is empty. A spool
+    whose lock another process holds (the run is still writing, or another ``tblog upload``
+    is at work) is left alone: None. A segment that would sort before what the store holds
+    is renamed first, in the spool, so that it reads after it (see ``StoreNames``).
 
     Raises:
         OSError: The spool directory or its ``target`` file cannot be read.
     """
-    with open(os.path.join(spool, TARGET_FILE), encoding="utf-8") as file:
-        url = file.read().strip()
-    fs, root = open_store(url, storage_options)
-    names = sorted(n for n in os.listdir(spool) if n.startswith(EVENT_PREFIX))
-    done = 0
-    for name in names:
-        local = os.path.join(spool, name)
-        with open(local, "rb") as segment:
-            data = segment.read()
-        whole = whole_records(data)
+    try:
+        lock = lock_spool(spool)
+    except FileNotFoundError:  # uploaded and removed by another upload meanwhile
+        return 0, 0
+    if lock is None:
+        return None
+    try:
         try:
-            if whole:
-                fs.pipe_file(join(root, name), data[:whole])
-        except Exception as exc:  # noqa: BLE001 - report the store's error, keep the segment
-            report(f"cannot upload {local} to {url}: {type(exc).__name__}: {exc}")
-            return done, len(names) - done
-        os.remove(local)
-        done += 1
-    remove_spool(spool)
-    return done, 0
+            url, suffix = read_target(spool)
+        except FileNotFoundError:  # emptied by another upload before this one took the lock
+            remove_spool(spool)
+            return 0, 0
+        fs, root = open_store(url, storage_options)
+        names = sorted(n for n in os.listdir(spool) if n.startswith(EVENT_PREFIX))
+        store = StoreNames(fs, root)
+        for done, name in enumerate(names):
+            local = os.path.join(spool, name)
+            with open(local, "rb") as segment:
+                data = segment.read()
+            whole = whole_records(data)
+            try:
+                if whole:
+                    local = store.put(local, data[:whole], suffix)
+            except Exception as exc:  # noqa: BLE001 - report the store's error, keep the segment
+                report(f"cannot upload {local} to {url}: {type(exc).__name__}: {exc}")
+                return done, len(names) - done
+            os.remove(local)
+        remove_spool(spool)
+        return len(names), 0
+    finally:
+        os.close(lock)
+
+
+class StoreNames:
+    """Puts segments into a run in the store so that each one sorts after what it holds.
+
+    Names are chosen where segments are written (``event_file_name``), from this host's clock;
+    another host whose clock runs ahead may have put a later-sorting name there already. The
+    run is listed once, before the first put, where the credentials allow (a policy without
+    ``s3:ListBucket`` refuses it: then names stay as they are). A segment that would sort
+    before the greatest name is renamed in its spool first, then put: a kill between the two
+    leaves the new name for ``tblog upload``. Every later put sorts after the one before.
+
+    Args:
+        fs: The store's fsspec filesystem.
+        root: The run's path in ``fs``.
+    """
+
+    def __init__(self, fs: Any, root: str) -> None:
+        self._fs = fs
+        self._root = root
+        self.last: str | None = None  # the greatest event file name in the run; None: not known
+
+    def greatest(self, timeout: float | None = None) -> str:
+        """The greatest event file name in the run (listed once), "" for none or not listable."""
+        if self.last is None:
+            try:
+                listed = self._fs.ls(self._root, detail=False, **self._within(timeout))
+            except (FileNotFoundError, PermissionError):  # no run yet; may write but not list
+                listed = []
+            names = [os.path.basename(str(p).rstrip("/")) for p in listed]
+            self.last = max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
+        return self.last
+
+    def put(self, local: str, data: bytes, suffix: str, timeout: float | None = None) -> str:
+        """Put a spooled segment's ``data`` into the run; return its local path (maybe renamed).
+
+        Raises:
+            Exception: Whatever the store raises (the segment stays in the spool then).
+        """
+        started = time.monotonic()
+        last = self.greatest(timeout)
+        name = os.path.basename(local)
+        if name <= last:
+            spool = os.path.dirname(local)
+            name = event_file_name(last, lambda n: os.path.exists(os.path.join(spool, n)), suffix)
+            renamed = os.path.join(spool, name)
+            os.rename(local, renamed)
+            local = renamed
+        if timeout is not None:
+            timeout -= time.monotonic() - started
+        self._fs.pipe_file(join(self._root, name), data, **self._within(timeout))
+        self.last = max(last, name)
+        return local
+
+    def _within(self, timeout: float | None) -> dict[str, float]:
+        """The ``timeout`` argument of fsspec's async filesystems (s3fs, ...); others take none."""
+        if timeout is None or not getattr(self._fs, "async_impl", False):
+            return {}
+        return {"timeout": max(timeout, 0.01)}  # fsspec reads 0 as "no limit"
 
 
 def whole_records(data: bytes) -> int:
@@ -137,6 +262,11 @@ def whole_records(data: bytes) -> int:
     return offset
 
 
+def _nothing_to_wait_for(deadline: float) -> bool:
+    del deadline
+    return True
+
+
 class _Uploader:
     """Uploads closed segments in order, one PUT each, on its own thread, with backoff.
 
@@ -156,9 +286,13 @@ class _Uploader:
         self._stopping = False
         self._failing = False
         self._waiting_since = 0.0  # when the segment at the head of the queue became due
-        self._last: str | None = None  # the greatest event file name in the store so far
+        self._ended = False  # the thread has returned
+        self._then: Callable[[], None] | None = None  # run by stop() once the thread ended
+        self.names = StoreNames(fs, root)
         self.errors = 0
         self.uploaded_bytes = 0
+        self.submitted = 0  # segments submitted so far
+        self._uploaded = 0  # of those, segments in the store
 
     @property
     def pending(self) -> int:
@@ -171,9 +305,9 @@ class _Uploader:
             if not self._pending:
                 self._waiting_since = time.monotonic()
             self._pending.append(local)
+            self.submitted += 1
             self._cond.notify_all()
-        if not self.start():
-            self._upload_all_now()
+        self.start()  # where no thread can start, a wait uploads (within its deadline)
 
     def start(self) -> bool:
         """Start the uploader thread (once); False where no thread can start (at exit, 3.12).
@@ -194,10 +328,15 @@ class _Uploader:
 
     def wait(self, deadline: float) -> bool:
         """Return True once nothing is pending, False if that did not happen by ``deadline``."""
-        if self._thread is None and self._pending:
-            self._upload_all_now()
+        return self.wait_for(self.submitted, deadline)
+
+    def wait_for(self, count: int, deadline: float) -> bool:
+        """Return True once the first ``count`` segments are in the store; False at ``deadline``."""
+        if self._thread is None:  # no thread could start (at exit): upload here, once
+            self._upload_all_now(deadline)
+            return self._uploaded >= count
         with self._cond:
-            while self._pending:
+            while self._uploaded < count:
                 left = deadline - time.monotonic()
                 if left <= 0 or (self._thread is not None and not self._thread.is_alive()):
                     return False
@@ -215,19 +354,44 @@ class _Uploader:
                     f"{self._spool} and go up in order when the store is back"
                 )
 
-    def stop(self) -> None:
-        """Let the thread end; segments still pending stay in the spool."""
+    def stop(self, then: Callable[[], None] | None = None) -> None:
+        """Let the thread end; segments still pending stay in the spool.
+
+        Args:
+            then: Called once no upload runs any more: now, or when the thread returns (an
+                upload under way finishes first, so the spool is not released under it).
+        """
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+            if self._thread is not None and not self._ended:
+                self._then = then
+                return
+        if then is not None:
+            then()
 
-    def _upload_all_now(self) -> None:
-        while self._pending and self._upload_one(self._pending[0]):
+    def _upload_all_now(self, deadline: float | None = None) -> None:
+        """Upload on the calling thread (no uploader thread could start), until ``deadline``."""
+        while self._pending:
+            left = None if deadline is None else deadline - time.monotonic()
+            if (left is not None and left <= 0) or not self._upload_one(self._pending[0], left):
+                return
             self._pending.popleft()
+            self._uploaded += 1
 
     def _loop(self) -> None:
+        try:
+            self._uploads()
+        finally:
+            with self._cond:
+                self._ended = True
+                then, self._then = self._then, None
+            if then is not None:
+                then()
+
+    def _uploads(self) -> None:
         with contextlib.suppress(Exception):  # the store may be down: the first upload retries
-            self._list_store()
+            self.names.greatest()
         delay = 0.25
         while True:
             with self._cond:
@@ -240,6 +404,7 @@ class _Uploader:
                 delay = 0.25
                 with self._cond:
                     self._pending.popleft()
+                    self._uploaded += 1
                     self._waiting_since = time.monotonic()
                     self._cond.notify_all()
                 continue
@@ -249,34 +414,11 @@ class _Uploader:
                 self._cond.wait(delay)
             delay = min(delay * 2, 5.0)
 
-    def _remote_name(self, name: str) -> str:
-        """The segment's name in the store: its own, unless the store holds a later one.
-
-        Listing the store happens here, on the uploader's thread, never on the writer's.
-        """
-        last = self._list_store()
-        if name <= last:
-            name = event_file_name(last, lambda _: False, self._suffix)
-        return name
-
-    def _list_store(self) -> str:
-        """The greatest event file name in the store's run (listed once), "" for none."""
-        if self._last is None:
-            try:
-                listed = self._fs.ls(self._root, detail=False)
-            except FileNotFoundError:
-                listed = []
-            names = [os.path.basename(str(p).rstrip("/")) for p in listed]
-            self._last = max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
-        return self._last
-
-    def _upload_one(self, local: str) -> bool:
+    def _upload_one(self, local: str, timeout: float | None = None) -> bool:
         try:
             with open(local, "rb") as file:
                 data = file.read()
-            name = self._remote_name(os.path.basename(local))
-            self._fs.pipe_file(join(self._root, name), data)
-            self._last = name
+            local = self.names.put(local, data, self._suffix, timeout)
         except Exception as exc:  # noqa: BLE001 - any store error: keep the segment, retry
             self.errors += 1
             if not self._failing:
@@ -353,12 +495,15 @@ class RemoteSegments:
         self._first = True
         self._failing = False
         self._errors = 0
+        self._old_errors = 0  # errors of the uploader of an earlier spool
         self._told_left = 0  # segments left in the spool that a message already named
+        self._lock: int | None = None  # the spool's lock, held while this process uploads it
 
     @property
     def errors(self) -> int:
         """Spool and upload errors met."""
-        return self._errors + (self._uploader.errors if self._uploader is not None else 0)
+        uploader = self._uploader
+        return self._errors + self._old_errors + (uploader.errors if uploader is not None else 0)
 
     @property
     def spool(self) -> str | None:
@@ -370,23 +515,29 @@ class RemoteSegments:
         """Closed segments waiting for upload."""
         return self._uploader.pending if self._uploader is not None else 0
 
-    def write(self, data: bytes) -> bool:
-        """Append whole records to the open segment (opening or rotating segments as needed)."""
+    def write(self, data: bytes) -> int:
+        """Append whole records to the open segment (opening or rotating segments as needed).
+
+        Returns the bytes written: all of ``data``, or the records before a fault.
+        """
+        total = len(data)
         limit = self._max_bytes
         while data:
             if self._fd is None and not self._open_segment():
-                return False
+                break
             if self._size + len(data) <= limit:
-                return self._append(data)
+                if self._append(data):
+                    data = b""
+                break
             cut = fitting(data, limit - self._size)
             if self._size + cut > limit and self._dirty:
                 self._close_segment()
                 continue
             if not self._append(data[:cut]):
-                return False
+                break
             data = data[cut:]
             self._close_segment()
-        return True
+        return total - len(data)
 
     def _append(self, data: bytes) -> bool:
         fd = self._fd
@@ -412,16 +563,24 @@ class RemoteSegments:
         if self._uploader is not None:
             self._uploader.check(self._stall_secs)
 
-    def sync(self, deadline: float) -> bool:
-        """Close the open segment and wait until every segment is in the store."""
+    def sync(self) -> Callable[[float], bool]:
+        """Close the open segment; return a wait until every segment so far is in the store.
+
+        The writer thread goes on writing new segments into the spool meanwhile: a store that
+        is down never holds it up.
+        """
         self._close_segment()
-        return self._uploader is None or self._uploader.wait(deadline)
+        uploader = self._uploader
+        if uploader is None:
+            return _nothing_to_wait_for
+        return functools.partial(uploader.wait_for, uploader.submitted)
 
     def close(self, deadline: float) -> None:
         """Close and upload the last segment; what cannot go up by ``deadline`` stays spooled."""
         self._close_segment()
         uploader = self._uploader
         if uploader is None:
+            self._release()
             return
         if not uploader.wait(deadline) and uploader.pending != self._told_left:
             self._told_left = uploader.pending
@@ -429,16 +588,31 @@ class RemoteSegments:
                 f"{uploader.pending} segments of {self.url} are not uploaded yet; they are kept "
                 f"in {self._spool} (push them later with: tblog upload {self._spool})"
             )
-        uploader.stop()
-        if not uploader.pending and self._spool is not None:
-            remove_spool(self._spool)
+        uploader.stop(self._release)
+
+    def _release(self) -> None:
+        """Uploads are over: remove the spool if it is empty, and release its lock.
+
+        A segment made later (a point logged by a later exit hook) starts a new spool.
+        """
+        fd, self._lock = self._lock, None
+        uploader = self._uploader
+        spool = self._spool
+        if spool is not None and (uploader is None or not uploader.pending) and remove_spool(spool):
+            if uploader is not None:
+                self._old_errors += uploader.errors
+            self._spool = self._uploader = None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def reset_in_child(self, logdir: str) -> None:
         """A forked child writes its own sub-run, with its own spool and uploader."""
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)  # the child's copy; the parent uploads its own segment
+        for fd in (self._fd, self._lock):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)  # the child's copies; the parent uploads its own segments
+        self._fd = self._lock = None
         self.url = logdir
         # A filesystem object does not survive a fork (s3fs refuses): the child opens its own,
         # later, once fsspec's own fork hooks have reset its event loop.
@@ -454,8 +628,14 @@ class RemoteSegments:
         try:
             if self._spool is None:
                 self._spool = self._make_spool()
-            name = event_file_name(self._newest, lambda _: False, self._suffix)
-            local = os.path.join(self._spool, name)
+            spool = self._spool
+            newest = self._newest
+            if self._uploader is not None:  # follow a later name the store holds, if known
+                newest = max(newest, self._uploader.names.last or "")
+            name = event_file_name(
+                newest, lambda n: os.path.exists(os.path.join(spool, n)), self._suffix
+            )
+            local = os.path.join(spool, name)
             header = self._header(self._first)
             fd = create_event_file(local, header)
         except OSError as exc:
@@ -500,8 +680,12 @@ class RemoteSegments:
         slug = re.sub(r"[^\w.-]+", "_", self.url)[-80:]
         spool = os.path.join(self._spool_root, f"{slug}.{os.getpid()}.{next(_spool_seq)}")
         os.makedirs(spool, exist_ok=True)
-        with open(os.path.join(spool, TARGET_FILE), "w", encoding="utf-8") as file:
-            file.write(self.url + "\n")
+        lock = lock_spool(spool)  # before the target file: `tblog upload` skips it till then
+        if lock is None:
+            msg = f"{spool} is locked by another process"
+            raise OSError(errno.EBUSY, msg)
+        self._lock = lock
+        write_target(spool, self.url, self._suffix)
         return spool
 
     def _spool_failed(self, exc: OSError) -> None:

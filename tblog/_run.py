@@ -12,14 +12,14 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
 from tblog._kinds import EVENT, FLUSH, SCALAR
 from tblog._remote import RemoteSegments, is_url, join, local_path, open_store
 from tblog._report import Once, report
-from tblog._sink import EventSink, LocalFile
+from tblog._sink import EventSink, LocalFile, records_in
 from tblog._step import STEP
 from tblog._values import MAX_STEP
 
@@ -56,6 +56,7 @@ _counters: dict[str, dict[str, int]] = {}
 _exit_hook_installed = False
 _early_exit_hook_installed = False
 _exiting = False  # set by the exit hook: runs closed by it write later points synchronously
+_exit_deadline: float | None = None  # the monotonic time every wait at exit ends by
 _late: list[Run] = []  # runs writing synchronously after the exit hook
 _forked: dict[str, str] = {}  # in a forked child: the parent's run directory -> the child's
 _mp_finalizer_pid = 0  # the multiprocessing child process that has its exit finalizer
@@ -71,12 +72,15 @@ _active_logdir: str | None = None
 
 
 class _FlushMarker:
-    __slots__ = ("done", "dropped", "written")
+    __slots__ = ("done", "dropped", "synced", "written")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.written = False  # True when the writer reached it; False when released by its death
         self.dropped = 0  # the run's dropped count when the writer reached it
+        # Waits (on the flushing thread, never the writer's) until what the writer wrote before
+        # the marker is readable: at once for a local file, after the uploads for a remote run.
+        self.synced: Callable[[float], bool] | None = None
 
 
 def check_options(
@@ -466,9 +470,13 @@ class Run:
             if thread is None or not thread.is_alive():
                 break
             if time.monotonic() >= deadline:
-                self._stuck_at = self._progress
+                self._stuck_at = self._progress  # the writer itself is stuck (a hung disk)
                 return None
-        return marker.dropped if marker.written else None
+        if not marker.written:
+            return None
+        # A store that is down makes this wait in vain, but the writer goes on: not "stuck".
+        synced = marker.synced
+        return marker.dropped if synced is None or synced(deadline) else None
 
     def close(self, timeout: float | None = None) -> None:
         """Write what is queued (waiting at most ``timeout`` seconds), stop the thread, close.
@@ -588,7 +596,8 @@ class Run:
                     self._write(chunks, count)
                     chunks, count = [], 0
                     marker = payloads[i]
-                    marker.written = self._sink.sync(time.monotonic() + self.timeout_secs)
+                    marker.synced = self._sink.sync()
+                    marker.written = True
                     marker.dropped = self.dropped
                     marker.done.set()
                     continue
@@ -686,10 +695,14 @@ class Run:
         """Write framed records holding ``count`` points in one go (or count them dropped)."""
         if not chunks:
             return
-        if self._sink.write(b"".join(chunks)):
+        data = b"".join(chunks)
+        done = self._sink.write(data)
+        if done == len(data):
             self.written += count
-        else:
-            self.dropped += count
+        else:  # a fault part way: what reached a file is written, the rest dropped
+            kept = records_in(data, done)
+            self.written += kept
+            self.dropped += count - kept
         self._progress += 1
 
     # ---- fork -----------------------------------------------------------------------------
@@ -822,14 +835,20 @@ def close_all(timeout: float | None = None) -> None:
 
 
 def _exit_hook() -> None:
-    """At exit: close every run; a point logged later (by a later exit hook) is still written."""
-    global _exiting
+    """At exit: close every run; a point logged later (by a later exit hook) is still written.
+
+    It may run twice (threading's exit hooks, then atexit): both share one deadline, the
+    longest ``timeout_secs`` of the open runs, so the exit waits that long in all, at most.
+    """
+    global _exiting, _exit_deadline
     _exiting = True
-    close_all()
-    if _late:
-        deadline = time.monotonic() + DEFAULT_TIMEOUT_SECS
-        for run in _late:
-            run.finish_late(deadline)
+    if _exit_deadline is None:
+        with _registry_lock:
+            limit = max((run.timeout_secs for run in _registry.values()), default=None)
+        _exit_deadline = time.monotonic() + (DEFAULT_TIMEOUT_SECS if limit is None else limit)
+    close_all(max(0.0, _exit_deadline - time.monotonic()))
+    for run in _late:
+        run.finish_late(_exit_deadline)
 
 
 def _install_early_exit_hook() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -14,31 +15,52 @@ from tblog._report import report
 EVENT_PREFIX = "events.out.tfevents."
 
 _file_seq = 0  # a process-wide sequence in event file names: two files never share a name
+_seq_lock = threading.Lock()  # the writer and uploader threads both take names
 
 
 def event_file_name(newest: str, exists: Callable[[str], bool], suffix: str = "") -> str:
     """Return a new event file name that sorts after ``newest`` (TensorBoard reads by name).
 
+    The one naming rule of local event files and remote segments:
+    ``events.out.tfevents.<seconds, 10 digits>.<host>.<pid>.<n><suffix>``. The seconds are the
+    clock's, but never less than those of ``newest``, and one more when that name would still
+    not sort after it. So a name sorts after every earlier one and keeps its length whatever the
+    clock does (stepped back, or another host's clock ahead: the stamp follows the later one).
+
     Args:
-        newest: The greatest event file name already in the directory ("" for none).
+        newest: The greatest event file name already there ("" for none).
         exists: Tells whether a name is taken.
         suffix: Appended to the name (``SummaryWriter(filename_suffix=...)``).
     """
     global _file_seq
-    stamp = int(time.time())
     host = socket.gethostname()
     pid = os.getpid()
+    floor = stamp_of(newest)
+    stamp = int(time.time())
+    if floor is not None:
+        stamp = max(stamp, floor)
     for _ in range(1000):
-        _file_seq += 1
-        name = f"{EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{_file_seq}{suffix}"
+        with _seq_lock:
+            _file_seq += 1
+            seq = _file_seq
+        name = f"{EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{seq}{suffix}"
         if name <= newest:
-            stamp += 1  # the same second, or a clock behind an older file's
+            if floor is None:
+                break
+            stamp = max(stamp, floor + 1)  # the same second as newest, which sorts after ours
             continue
         if not exists(name):
             return name
-    # An existing name no timestamp of ours sorts after: extend it, which always sorts after.
-    _file_seq += 1
-    return f"{newest}.{host}.{pid}.{_file_seq}{suffix}"
+    # A foreign name whose stamp is no number of seconds (no name of ours sorts after it).
+    return f"{newest}.{host}.{pid}.{seq}{suffix}"
+
+
+def stamp_of(name: str) -> int | None:
+    """The seconds field of an event file name, or None when it has none."""
+    if not name.startswith(EVENT_PREFIX):
+        return None
+    head = name[len(EVENT_PREFIX) :].split(".", 1)[0]
+    return int(head) if head.isdigit() and len(head) <= 10 else None
 
 
 def fitting(data: bytes | memoryview, room: int) -> int:
@@ -56,6 +78,15 @@ def fitting(data: bytes | memoryview, room: int) -> int:
     if offset == 0 and len(data):
         offset = 16 + int.from_bytes(data[:8], "little")
     return offset
+
+
+def records_in(data: bytes | memoryview, end: int) -> int:
+    """The number of whole records in ``data[:end]`` (``end`` on a record boundary)."""
+    count = offset = 0
+    while offset + 16 <= end:
+        offset += 16 + int.from_bytes(data[offset : offset + 8], "little")
+        count += 1
+    return count
 
 
 def create_event_file(path: str, header: bytes) -> int:
@@ -87,20 +118,32 @@ class EventSink(Protocol):
     def errors(self) -> int:
         """I/O errors met."""
 
-    def write(self, data: bytes) -> bool:
-        """Write whole records; False if they could not be (reported once per fault)."""
+    def write(self, data: bytes) -> int:
+        """Write whole records; return how many bytes of them were (a whole-record prefix).
+
+        Less than ``len(data)`` when a fault stopped it (reported once per fault).
+        """
 
     def check(self) -> None:
         """Periodic housekeeping while idle (a deleted file, a segment due)."""
 
-    def sync(self, deadline: float) -> bool:
-        """Make everything written so far readable by TensorBoard; False if not by ``deadline``."""
+    def sync(self) -> Callable[[float], bool]:
+        """Start making everything written so far readable by TensorBoard, without waiting.
+
+        Returns a function that waits until it is, at most until the monotonic time it is given,
+        and says whether it is: the flushing thread waits, never the writer thread.
+        """
 
     def close(self, deadline: float) -> None:
         """Finish: the last file (or segment) complete; waits at most until ``deadline``."""
 
     def reset_in_child(self, logdir: str) -> None:
         """In a forked child: forget the parent's file and write below ``logdir`` instead."""
+
+
+def _readable(deadline: float) -> bool:
+    del deadline
+    return True
 
 
 class LocalFile:
@@ -140,12 +183,16 @@ class LocalFile:
         self._opened = False
         self._failing = False
 
-    def write(self, data: bytes) -> bool:
-        """Write ``data`` (whole records) at the end of the current file, or of new ones."""
+    def write(self, data: bytes) -> int:
+        """Write ``data`` (whole records) at the end of the current file, or of new ones.
+
+        Returns the bytes written: all of ``data``, or the records before a fault.
+        """
+        total = len(data)
         limit = self._max_bytes
         while limit is not None and data:
             if self._fd is None and not self._open():
-                return False
+                return total - len(data)
             if self._offset + len(data) <= limit:
                 break
             cut = fitting(data, limit - self._offset)
@@ -153,10 +200,12 @@ class LocalFile:
                 self._close_file()  # rotate: the next file takes these records
                 continue
             if not self._write_checked(data[:cut]):
-                return False
+                return total - len(data)
             data = data[cut:]
             self._close_file()
-        return not data or self._write_checked(data)
+        if data and not self._write_checked(data):
+            return total - len(data)
+        return total
 
     def _write_checked(self, data: bytes) -> bool:
         if not self._write(data):
@@ -171,10 +220,9 @@ class LocalFile:
         if self._deleted():
             self._file_gone()
 
-    def sync(self, deadline: float) -> bool:
+    def sync(self) -> Callable[[float], bool]:
         """Local writes are readable as soon as ``os.write`` returns."""
-        del deadline
-        return True
+        return _readable
 
     def close(self, deadline: float) -> None:
         """Close the current file."""

@@ -830,9 +830,13 @@ def cmd_upload(args: argparse.Namespace, out: IO[str]) -> int:
     left_in_all = 0
     for spool in spools:
         try:
-            done, left = upload_spool(spool)
+            result = upload_spool(spool)
         except (ValueError, ModuleNotFoundError) as exc:
             raise CommandError(f"{spool}: {exc}") from exc
+        if result is None:  # its run is still writing (its process uploads it), or an upload
+            print(f"{spool}: in use by a running process, left alone", file=out)
+            continue
+        done, left = result
         print(f"{spool}: {done} segments uploaded, {left} left", file=out)
         left_in_all += left
     if not spools:

@@ -11,11 +11,14 @@ functions are named ``*_fixture`` so that a test's ``s3`` argument does not shad
         assert expected == read_s3_run(s3.url("runs/exp1"), s3.env).scalars
 
 Everything stays on 127.0.0.1: moto's ``ThreadedMotoServer`` on a free port, and a
-``CountingProxy`` in front of it that counts the requests and bytes a client sends and can cut
-the connection (an outage) and restore it. TensorBoard reads ``s3://`` through boto3 (its Python
-loader only); it takes the endpoint from ``S3_ENDPOINT``, which it reads once, when its ``gfile``
-module is imported: :func:`read_s3_run` and :func:`tensorboard_server` therefore run TensorBoard
-in a subprocess with the bucket's environment.
+``CountingProxy`` in front of it that counts the requests and bytes a client sends, can cut
+the connection (an outage) and restore it, and can refuse listings with 403 AccessDenied (a
+policy that grants PutObject but not ListBucket). moto enforces IAM policies only for the whole
+server (``INITIAL_NO_AUTH_ACTION_COUNT``), which every test shares; the proxy does it per bucket.
+TensorBoard reads ``s3://`` through boto3 (its Python loader only); it takes the endpoint from
+``S3_ENDPOINT``, which it reads once, when its ``gfile`` module is imported: :func:`read_s3_run`
+and :func:`tensorboard_server` therefore run TensorBoard in a subprocess with the bucket's
+environment.
 """
 
 from __future__ import annotations
@@ -320,6 +323,7 @@ class _Connection:
         self.proxy, self.client, self.upstream = proxy, client, upstream
         self.pending: collections.deque[tuple[ProxiedRequest, str]] = collections.deque()
         self.current: ProxiedRequest | None = None
+        self.refused: ProxiedRequest | None = None  # answered 403 by the proxy itself
         self.ended = 0  # directions whose pump has returned
         self.requests = _HttpParser(self._request_head, self._request_body, lambda: None)
         self.responses = _HttpParser(self._response_head, lambda _: None, lambda: None)
@@ -355,6 +359,10 @@ class _Connection:
                     else:
                         self.proxy.bytes_down += len(data)
                     parser.feed(data)  # before forwarding: the answer must find its request
+                    refused = self.refused if upward else None
+                if refused is not None:
+                    self._refuse(refused)
+                    break
                 target.sendall(data)
         except (OSError, ValueError):
             pass  # a reset, a cut, teardown, or a stream this parser cannot follow
@@ -369,6 +377,21 @@ class _Connection:
                 self.upstream.close()
                 self.proxy.forget(self)
 
+    def _refuse(self, request: ProxiedRequest) -> None:
+        """Answer 403 AccessDenied as S3 does for a policy without the permission; then close."""
+        body = (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            b"<Message>Access Denied</Message></Error>"
+        )
+        head = (
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        with contextlib.suppress(OSError):
+            self.client.sendall(head.encode("ascii") + body)
+        with self.proxy.lock:
+            request.status = 403
+
     def _request_head(self, line: str, headers: dict[str, str]) -> int | str:
         method, target = line.split(" ")[:2]
         parts = urllib.parse.urlsplit(target)
@@ -379,6 +402,9 @@ class _Connection:
             bucket, key = host[: -len(".127.0.0.1")], path  # virtual-hosted style
         request = ProxiedRequest(method, bucket, key, parts.query)
         self.proxy.requests.append(request)
+        if self.proxy.refuses(request):
+            self.refused = request
+            return _body_length(headers)
         self.pending.append((request, method))
         self.current = request
         return _body_length(headers)
@@ -427,6 +453,7 @@ class CountingProxy:
         self.body_bytes = 0
         self._closed = threading.Event()
         self._connections: set[_Connection] = set()
+        self._refuse_listing = False
         self._swap = threading.Lock()  # cut/restore/close swap the listening socket
         self._placeholder: socket.socket | None = None
         self._listener: socket.socket | None = self._listen(0)
@@ -471,6 +498,21 @@ class CountingProxy:
         with self.lock:
             self.requests.clear()
             self.bytes_up = self.bytes_down = self.body_bytes = 0
+
+    # -- permissions
+
+    def refuse_listing(self) -> None:
+        """Answer every ListObjects/HeadBucket with 403 AccessDenied from now on.
+
+        That is what S3 answers credentials whose policy grants ``s3:PutObject`` (and
+        ``s3:GetObject``) but not ``s3:ListBucket``: a usual least-privilege policy.
+        """
+        self._refuse_listing = True
+
+    def refuses(self, request: ProxiedRequest) -> bool:
+        """Whether the proxy answers ``request`` itself with 403 instead of forwarding it."""
+        listing = request.method in ("GET", "HEAD") and request.bucket and not request.key
+        return bool(self._refuse_listing and listing and "location" not in request.query)
 
     # -- outages
 

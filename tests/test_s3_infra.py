@@ -172,3 +172,18 @@ def test_proxy_follows_multipart_chunked_and_head_requests(s3: S3Bucket) -> None
     assert 1234 < requests[0].body_bytes  # the data and its chunk framing
     assert 10 == requests[2].body_bytes
     assert {"big.bin": 10 * 2**20 + 1, "chunked.bin": 1234, "plain.bin": 10} == s3.objects()
+
+
+def test_refused_listing_answers_403_and_writes_still_go_through(s3: S3Bucket) -> None:
+    """refuse_listing(): ListObjects gets AccessDenied (as S3 answers), PutObject still works."""
+    import botocore.exceptions
+
+    assert s3.proxy is not None
+    s3.proxy.refuse_listing()
+    client = boto3_client(s3.endpoint_url)
+    client.put_object(Bucket=s3.bucket, Key="runs/x/a", Body=b"data")
+    with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+        client.list_objects_v2(Bucket=s3.bucket, Prefix="runs/x/")
+    assert b"data" == client.get_object(Bucket=s3.bucket, Key="runs/x/a")["Body"].read()
+    assert {"runs/x/a": 4} == s3.objects("runs/x")  # the server itself still lists
+    assert [403] == [r.status for r in s3.proxy.snapshot() if r.method == "GET" and not r.key]
