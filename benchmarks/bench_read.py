@@ -27,7 +27,7 @@ READERS = {
     "tblog.read_scalars": """
 import numpy, pandas, tblog
 from tblog import _reader
-_reader._event_class()
+_reader.event_class()
 def read(path):
     return tblog.read_scalars(path)
 """,

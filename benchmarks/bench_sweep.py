@@ -41,7 +41,7 @@ READERS = {
     "tblog": """
 import numpy, pandas, tblog
 from tblog import _reader, _hparams_read
-_reader._event_class(); _hparams_read._plugin_data_class()
+_reader.event_class(); _hparams_read._plugin_data_class()
 def read(path):
     table = tblog.read_hparams(path, progress=False)
     scalars = tblog.read_scalars(path)
@@ -50,14 +50,14 @@ def read(path):
     "tblog.read_hparams (table only)": """
 import numpy, pandas, tblog
 from tblog import _reader, _hparams_read
-_reader._event_class(); _hparams_read._plugin_data_class()
+_reader.event_class(); _hparams_read._plugin_data_class()
 def read(path):
     return len(tblog.read_hparams(path, progress=False)), 0
 """,
     "tblog.read_scalars (scalars only)": """
 import numpy, pandas, tblog
 from tblog import _reader
-_reader._event_class()
+_reader.event_class()
 def read(path):
     return 0, len(tblog.read_scalars(path))
 """,

@@ -82,9 +82,10 @@ def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
 def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Read PATH into the table the options ask for; also give its metric columns."""
     from tblog import _hparams_read, _reader
+    from tblog._location import is_url
     from tblog.cli import CommandError, _os_problem, _runs
 
-    if not _reader.is_url(args.path):
+    if not is_url(args.path):
         _runs(args.path)  # the checks (and words) of the other commands for a local path
     try:
         pd = _hparams_read._pandas()

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from tblog import _reader
+from tblog._location import is_event_file
 
 #: Seconds a read may take before its progress shows.
 PROGRESS_AFTER = 1.0
@@ -160,7 +161,7 @@ def _listing(fs: Any, root: str) -> tuple[list[tuple[str, str, list[str]]], dict
         if info.get("type", "file") != "file":
             continue
         directory, _, base = name.rpartition("/")
-        if _reader.is_event_file(base):
+        if is_event_file(base):
             by_dir.setdefault(directory, []).append(name)
             sizes[name] = int(info.get("size") or 0)
     runs = []

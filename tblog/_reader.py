@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
@@ -38,13 +37,13 @@ import numpy as np
 from crc32c import crc32c
 from numpy.lib.stride_tricks import as_strided
 
-from tblog._encode import masked_crc
+from tblog._location import is_event_file, is_url, local_path, open_store
+from tblog._record import MASK_DELTA, masked_crc
 from tblog._tags import tag_matches
 
 _HEAD = struct.Struct("<QI")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
-_MASK_DELTA = 0xA282EAD8
 _CHUNK = 1 << 21  # bytes read at a time; a larger record grows the buffer
 _MIN_BLOCK = 16  # fewer records of one length are decoded one by one
 _MIN_RUN = 48  # shorter repeating runs are gathered with the other short ones
@@ -57,7 +56,6 @@ _COLUMN_TYPES = (
     np.int32,
 )  # step, wall_time, value, tag  # layouts tried per block before the rest goes to protobuf
 _START = 1  # SessionLog.START
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 SCALARS = "scalars"
 TEXT = "text"
@@ -82,19 +80,13 @@ class Source:
         """The source of ``path`` and the path as that source names it.
 
         Raises:
-            ModuleNotFoundError: ``path`` is a URL and fsspec is not installed.
+            ModuleNotFoundError: ``path`` is a URL and fsspec or the store's package is missing.
+            ValueError: fsspec knows no filesystem for the URL's scheme.
         """
         text = os.fspath(path)
-        if text.startswith("file://"):
-            return cls(), text[len("file://") :]
-        if not _URL.match(text):
-            return cls(), text
-        try:
-            import fsspec
-        except ModuleNotFoundError as exc:
-            msg = f'reading {text} needs fsspec: pip install "tblog[remote]"'
-            raise ModuleNotFoundError(msg, name="fsspec") from exc
-        fs, root = fsspec.core.url_to_fs(text)
+        if not is_url(text):
+            return cls(), local_path(text)
+        fs, root = open_store(text)
         source = cls(fs)
         source.forget_listings()
         return source, root.rstrip("/") or root
@@ -157,17 +149,6 @@ class Source:
         if self.fs is None:
             return open(path, "rb", buffering=0)
         return self.fs.open(path, "rb")  # type: ignore[no-any-return]
-
-
-def is_url(path: str | os.PathLike[str]) -> bool:
-    """True if ``path`` is a URL (read through fsspec) rather than a local path."""
-    text = os.fspath(path)
-    return bool(_URL.match(text)) and not text.startswith("file://")
-
-
-def is_event_file(name: str) -> bool:
-    """Whether a file name is an event file's, by TensorBoard's rule (profiler stubs aside)."""
-    return "tfevents" in name and not name.endswith(".profile-empty")
 
 
 def event_files(run_dir: str | os.PathLike[str]) -> list[str]:
@@ -495,7 +476,7 @@ def _pattern(history: list[int], length: int) -> list[int]:
 
 def _unmask(masked: Any) -> Any:
     """The CRC32C values behind masked ones (uint32 arrays)."""
-    x = masked.astype(np.uint32) - np.uint32(_MASK_DELTA)
+    x = masked.astype(np.uint32) - np.uint32(MASK_DELTA)
     return (x << np.uint32(15)) | (x >> np.uint32(17))
 
 

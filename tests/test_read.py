@@ -19,7 +19,8 @@ from tbread import event_files, read_run
 
 import tblog
 from tblog import _reader
-from tblog._encode import ScalarEncoder, frame, masked_crc
+from tblog._encode import ScalarEncoder
+from tblog._record import frame, masked_crc
 
 pd = pytest.importorskip("pandas")
 

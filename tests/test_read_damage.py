@@ -15,7 +15,7 @@ from test_read import _assert_like_tensorboard, _ours, _tb_runs, _tb_scalars
 
 import tblog
 from tblog import _reader
-from tblog._encode import frame, masked_crc
+from tblog._record import frame, masked_crc
 
 pd = pytest.importorskip("pandas")
 
