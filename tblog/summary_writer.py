@@ -21,7 +21,14 @@ from tblog import _run
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
-from tblog.writer import PathLike, RunWriter, claim_session, one_element, peer_step
+from tblog.writer import (
+    _SESSION_START_TAG,
+    PathLike,
+    RunWriter,
+    claim_session,
+    one_element,
+    peer_step,
+)
 
 #: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
 SCALARS_CATEGORY = "add_scalars"
@@ -468,7 +475,9 @@ class SummaryWriter(RunWriter):
         ``(hparam_dict, metric_dict, hparam_domain_discrete, run_name, global_step)``. Each
         call is its own session in TensorBoard's HParams tab, as with the peers. The first
         session of a run goes into the run itself, so its own scalars are linked to the
-        hyperparameters; every later one goes into a sub-run named as the peers name it:
+        hyperparameters, if the run's files hold no session yet (also none of an earlier
+        process: they are read once, at this first call); every other one goes into a sub-run
+        named as the peers name it:
         ``name`` (``run_name``), else ``str(time.time())``.
 
         Raises:
@@ -489,8 +498,8 @@ class SummaryWriter(RunWriter):
             name = given.get("name", given.get("run_name", name))
         domains = _check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(_hparams_with_domains, domains=domains)
-        self._live()
-        if self._null or claim_session(self._logdir):
+        run = self._live()
+        if self._null or (claim_session(self._logdir) and _own_run_free(run)):
             self._add_hparams(hparam_dict, metric_dict, global_step, build)
             return
         sub = _sub_run(self._logdir, name or run_name or str(time.time()))
@@ -634,6 +643,32 @@ def _sub_run(logdir: str, name: str) -> str:
     from tblog._remote import is_url
 
     return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
+
+
+def _written_tags(run: _run.Run) -> set[str] | None:
+    """The tags the run's event files hold (any kind, any process), None if unreadable.
+
+    Read once, by the first ``add_hparams`` of a run in this process: this process's points
+    are flushed first so they are counted too.
+    """
+    from tblog import _reader
+
+    run.flush()
+    try:
+        source, path = _reader.Source.for_path(run.logdir)
+        if not source.isdir(path):
+            return set()
+        reader = _reader.RunReader(source, path, want=())
+        reader.update()
+    except (OSError, ValueError):
+        return None
+    return set(reader.last_steps()) | set(reader.state.plugins)
+
+
+def _own_run_free(run: _run.Run) -> bool:
+    """True if the run holds no HParams session yet, also none of an earlier process."""
+    tags = _written_tags(run)
+    return tags is not None and _SESSION_START_TAG not in tags
 
 
 def _exact(tag: str) -> str:
