@@ -475,8 +475,9 @@ class SummaryWriter(RunWriter):
         ``(hparam_dict, metric_dict, hparam_domain_discrete, run_name, global_step)``. Each
         call is its own session in TensorBoard's HParams tab, as with the peers. The first
         session of a run goes into the run itself, so its own scalars are linked to the
-        hyperparameters, if the run's files hold no session yet (also none of an earlier
-        process: they are read once, at this first call); every other one goes into a sub-run
+        hyperparameters, if the run's files hold no session yet and no point of a metric's
+        tag (also none of an earlier process: they are read once, at this first call), so a
+        metric never joins a curve of the run; every other one goes into a sub-run
         named as the peers name it:
         ``name`` (``run_name``), else ``str(time.time())``.
 
@@ -499,7 +500,7 @@ class SummaryWriter(RunWriter):
         domains = _check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(_hparams_with_domains, domains=domains)
         run = self._live()
-        if self._null or (claim_session(self._logdir) and _own_run_free(run)):
+        if self._null or (claim_session(self._logdir) and _own_run_free(run, metric_dict)):
             self._add_hparams(hparam_dict, metric_dict, global_step, build)
             return
         sub = _sub_run(self._logdir, name or run_name or str(time.time()))
@@ -665,10 +666,16 @@ def _written_tags(run: _run.Run) -> set[str] | None:
     return set(reader.last_steps()) | set(reader.state.plugins)
 
 
-def _own_run_free(run: _run.Run) -> bool:
-    """True if the run holds no HParams session yet, also none of an earlier process."""
+def _own_run_free(run: _run.Run, metric_dict: Any) -> bool:
+    """True if the run holds no HParams session yet and no point of a metric's tag.
+
+    Also none of an earlier process. A metric point written among a curve of the same tag
+    would cut that curve (its step goes back); a sub-run keeps the two apart, as the peers do.
+    """
     tags = _written_tags(run)
-    return tags is not None and _SESSION_START_TAG not in tags
+    if tags is None or _SESSION_START_TAG in tags:
+        return False
+    return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
 
 
 def _exact(tag: str) -> str:
