@@ -535,7 +535,8 @@ class SummaryWriter(RunWriter):
 
         ``kind`` is ``"Multiline"`` or ``"Margin"`` (3 tags: value, lower, upper); tags are
         regular expressions matched at the start of a tag. Layouts are merged: a chart of the
-        same category and title is replaced, every other chart (also ``add_scalars``') stays.
+        same category and title is replaced, every other chart (also ``add_scalars``', and
+        those an earlier process wrote into the run) stays.
 
         Raises:
             TypeError: The layout is not a mapping of mappings of ``[kind, tags]``.
@@ -562,19 +563,29 @@ class SummaryWriter(RunWriter):
     def _chart(self, main_tag: str, keys: list[str]) -> None:
         """Put a Multiline chart of ``main_tag``'s series in the layout (exact-match regexes)."""
         with _layouts_lock:
-            charts = _layouts.get(self._logdir, {}).get(SCALARS_CATEGORY, {})
+            charts = self._layout().get(SCALARS_CATEGORY, {})
             regexes = list(charts.get(main_tag, ["Multiline", []])[1])
             new = [_exact(f"{main_tag}/{key}") for key in keys]
             regexes += [regex for regex in dict.fromkeys(new) if regex not in regexes]
             self._merge_layout({SCALARS_CATEGORY: {main_tag: ["Multiline", regexes]}})
             self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
 
+    def _layout(self) -> dict[str, dict[str, list[Any]]]:
+        """The run's layout so far; before this process's first, the one in the run's files."""
+        with _layouts_lock:
+            known = _layouts.get(self._logdir)
+            if known is None:
+                known = {} if self._null else _written_layout(self._logdir)
+                if not self._null:
+                    _layouts[self._logdir] = known
+            return known
+
     def _merge_layout(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
         """Merge charts into the run's layout and write the whole layout (the latest one wins)."""
         added = _check_layout(layout)
         run = self._live()
         with _layouts_lock:
-            merged = copy.deepcopy(_layouts.get(self._logdir, {}))
+            merged = copy.deepcopy(self._layout())
             for category, charts in added.items():
                 merged.setdefault(category, {}).update(charts)
             from tensorboardX.summary import custom_scalars
@@ -644,6 +655,49 @@ def _sub_run(logdir: str, name: str) -> str:
     from tblog._remote import is_url
 
     return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
+
+
+def _written_layout(logdir: str) -> dict[str, dict[str, list[Any]]]:
+    """The latest Custom Scalars layout in the run's event files (an earlier process's), or {}.
+
+    Read once per run and process, before its first layout: records without the layout tag
+    are skipped unparsed.
+    """
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
+    from tensorboardX.proto import layout_pb2
+    from tensorboardX.proto.event_pb2 import Event
+
+    from tblog import _reader
+
+    marker = _LAYOUT_TAG.encode()
+    latest = None
+    try:
+        source, path = _reader.Source.for_path(logdir)
+        if not source.isdir(path):
+            return {}
+        for name in source.event_files(path):
+            for record in _reader.source_records(source, name):
+                if marker not in record:
+                    continue
+                for value in Event.FromString(record).summary.value:
+                    if value.tag == _LAYOUT_TAG and value.tensor.string_val:
+                        latest = value.tensor.string_val[0]
+        parsed = layout_pb2.Layout.FromString(latest) if latest is not None else None
+    except (OSError, ValueError, DecodeError):  # an unreadable run: this process's charts only
+        return {}
+    if parsed is None:
+        return {}
+    layout: dict[str, dict[str, list[Any]]] = {}
+    for category in parsed.category:
+        charts = layout.setdefault(category.title, {})
+        for chart in category.chart:
+            if chart.HasField("margin"):
+                series = chart.margin.series[0] if chart.margin.series else None
+                tags = [series.value, series.lower, series.upper] if series else []
+                charts[chart.title] = ["Margin", tags]
+            else:
+                charts[chart.title] = ["Multiline", list(chart.multiline.tag)]
+    return layout
 
 
 def _written_tags(run: _run.Run) -> set[str] | None:

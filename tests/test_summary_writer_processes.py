@@ -29,8 +29,9 @@ def _script(importer: str, body: str, cwd: Path) -> None:
 
 
 def _runs(root: Path) -> list[Path]:
-    return sorted({Path(dirpath) for dirpath, _, files in os.walk(root) for f in files
-                   if "tfevents" in f})
+    return sorted(
+        {Path(dirpath) for dirpath, _, files in os.walk(root) for f in files if "tfevents" in f}
+    )
 
 
 def _sessions(root: Path) -> list[tuple[dict[str, Any], dict[str, list[tuple[int, float]]]]]:
@@ -55,8 +56,10 @@ def _sessions(root: Path) -> list[tuple[dict[str, Any], dict[str, list[tuple[int
         hparams = {k: v.number_value for k, v in start.hparams.items()}
         names = [n for n in ("hparam/acc", "val_loss") if n in tags]
         metrics = {
-            n: [(e.step, round(float(tensor_util.make_ndarray(e.tensor_proto)), 5))
-                for e in acc.Tensors(n)]
+            n: [
+                (e.step, round(float(tensor_util.make_ndarray(e.tensor_proto)), 5))
+                for e in acc.Tensors(n)
+            ]
             for n in names
         }
         found.append((hparams, metrics))
@@ -83,7 +86,10 @@ def test_a_script_run_twice_shows_two_sessions_like_the_peer(tmp_path: Path) -> 
     _twice_hparams(PEER, tmp_path / "peer")
     _twice_hparams(TBLOG, tmp_path / "tblog")
     theirs, ours = _sessions(tmp_path / "peer"), _sessions(tmp_path / "tblog")
-    assert [({"lr": 0.1}, {"hparam/acc": [(0, 0.5)]}), ({"lr": 0.2}, {"hparam/acc": [(0, 0.75)]})] == theirs
+    assert [
+        ({"lr": 0.1}, {"hparam/acc": [(0, 0.5)]}),
+        ({"lr": 0.2}, {"hparam/acc": [(0, 0.75)]}),
+    ] == theirs
     assert theirs == ours
 
 
