@@ -8,6 +8,7 @@ import datetime
 import functools
 import io
 import json
+import math
 import os
 import re
 import socket
@@ -425,6 +426,9 @@ class SummaryWriter(RunWriter):
     ) -> None:
         """Add a mono clip of samples in [-1, 1] (clipped), as 16-bit WAV; needs no soundfile.
 
+        ``sample_rate`` may be any whole number (``16e3``, ``np.int64(16000)``, a 0-d tensor),
+        as torch takes it.
+
         Raises:
             ValueError: The samples are not one-dimensional, a bad sample rate, tag or step.
         """
@@ -434,12 +438,13 @@ class SummaryWriter(RunWriter):
         if samples.ndim != 1:
             msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
             raise ValueError(msg)
-        if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or sample_rate < 1:
-            msg = f"sample_rate must be an int >= 1, got {sample_rate!r}"
+        rate = _whole_number(sample_rate)
+        if rate is None or not 1 <= rate < 2**32:  # a WAV header holds 32 bits
+            msg = f"sample_rate must be a whole number >= 1 and < 2**32, got {sample_rate!r}"
             raise ValueError(msg)
         import wave  # here, not on the writer thread: a fork never catches it mid-import
 
-        build = functools.partial(_audio_summary, wave, checked, samples, sample_rate)
+        build = functools.partial(_audio_summary, wave, checked, samples, rate)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_tensor(
@@ -730,6 +735,19 @@ def _own_run_free(run: _run.Run, metric_dict: Any) -> bool:
     if tags is None or _SESSION_START_TAG in tags:
         return False
     return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
+
+
+def _whole_number(value: Any) -> int | None:
+    """An int-valued number (int, float, numpy or 0-d tensor) as an int; None for others."""
+    if isinstance(value, bool | str | bytes):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, RuntimeError, OverflowError):  # RuntimeError: torch's
+        return None
+    if not math.isfinite(number) or not number.is_integer():
+        return None
+    return int(number)
 
 
 def _exact(tag: str) -> str:
