@@ -171,7 +171,7 @@ class SummaryWriter(RunWriter):
                 global_step = metadata[0]
             if walltime is None:
                 walltime = metadata[1]
-        return check_step(peer_step(global_step)), check_walltime(walltime)
+        return check_step(peer_step(global_step)), check_walltime(_peer_walltime(walltime))
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -220,7 +220,7 @@ class SummaryWriter(RunWriter):
         if global_step is None and walltime is None:
             msg = "use_metadata needs global_step or walltime"
             raise ValueError(msg)
-        metadata = (check_step(peer_step(global_step)), check_walltime(walltime))
+        metadata = (check_step(peer_step(global_step)), check_walltime(_peer_walltime(walltime)))
         previous, self._metadata = self._metadata, metadata
         try:
             yield self
@@ -735,6 +735,19 @@ def _own_run_free(run: _run.Run, metric_dict: Any) -> bool:
     if tags is None or _SESSION_START_TAG in tags:
         return False
     return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
+
+
+def _peer_walltime(walltime: Any) -> Any:
+    """A numpy number or one-element array/tensor walltime as the float the peers write.
+
+    Anything else is returned as it is, for ``check_walltime`` to take or reject.
+    """
+    if walltime is None or type(walltime) is float:
+        return walltime
+    if type(walltime).__module__.startswith(("numpy", "torch")):
+        with contextlib.suppress(TypeError, ValueError, RuntimeError, OverflowError):
+            return float(one_element(walltime))
+    return walltime
 
 
 def _whole_number(value: Any) -> int | None:

@@ -78,11 +78,14 @@ def put_summary(run: _run.Run, summary: Any, step: int | None, walltime: float |
 def peer_step(step: Any) -> Any:
     """A float step (``3.0``, ``np.float32(3)``, a float tensor) as the int the peers write.
 
-    tensorboardX and torch store ``int(step)``; anything else is returned as it is, for
+    tensorboardX and torch store ``int(step)``, so a one-element tensor or array
+    (``torch.tensor([7.0])``) is taken too; anything else is returned as it is, for
     ``check_step`` to take or reject.
     """
     if step is None or type(step) is int or isinstance(step, str | bytes | bool):
         return step
+    if type(step).__module__.startswith(("numpy", "torch")):
+        step = one_element(step)
     if isinstance(step, float) or (
         type(step).__module__.startswith(("numpy", "torch"))
         and getattr(step, "ndim", 0) == 0
