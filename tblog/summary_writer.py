@@ -31,6 +31,8 @@ from tblog.writer import (
     peer_step,
 )
 
+#: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
+FASTEST_FLUSH_SECS = 0.05
 #: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
 SCALARS_CATEGORY = "add_scalars"
 _LAYOUT_TAG = "custom_scalars__config__"  # the tag TensorBoard's custom_scalars plugin reads
@@ -62,11 +64,14 @@ class SummaryWriter(RunWriter):
             ``runs/<%b%d_%H-%M-%S>_<host><comment>`` (``default_run_name``).
         comment: Appended to that default directory name (ignored when a directory is given);
             with a comment, a default writer is a new run even during a ``tblog.setup()``.
+            None is no comment, as in tensorboardX.
         purge_step: Hide every point at or after this step already in the run (a resumed run),
             like ``tblog.restore(purge_step=...)``; counted steps continue from there.
         max_queue: Accepted for compatibility and ignored: tblog's queue never waits for a
             number of events to write; it writes within ``flush_secs``.
-        flush_secs: At most this many seconds pass between a point and its write to disk.
+        flush_secs: At most this many seconds pass between a point and its write to disk;
+            0 (which the peers take) writes as often as tblog does at most,
+            every ``FASTEST_FLUSH_SECS`` (0.05 s).
         filename_suffix: Appended to the names of the event files this process creates.
         write_to_disk: False: nothing is written or created; every call is still checked.
         logdir: tensorboardX's name of ``log_dir``.
@@ -85,7 +90,7 @@ class SummaryWriter(RunWriter):
     def __init__(
         self,
         log_dir: PathLike | None = None,
-        comment: str = "",
+        comment: str | None = "",
         purge_step: int | None = None,
         max_queue: int = 10,
         flush_secs: float = _run.DEFAULT_FLUSH_SECS,
@@ -101,6 +106,10 @@ class SummaryWriter(RunWriter):
         spool_dir: PathLike | None = None,
     ) -> None:
         del max_queue  # tensorboardX's and torch's flush trigger; tblog writes every flush_secs
+        if comment is None:  # tensorboardX takes it as no comment
+            comment = ""
+        if type(flush_secs) in (int, float) and flush_secs == 0:  # the peers: write at once
+            flush_secs = FASTEST_FLUSH_SECS
         for name, value in (("comment", comment), ("filename_suffix", filename_suffix)):
             if not isinstance(value, str):
                 msg = f"{name} must be a str, got {type(value).__name__}"

@@ -100,18 +100,24 @@ def test_flush_secs_zero_writes_without_a_flush_like_the_peers(tmp_path: Path, p
     peer_writer.close()
 
 
-def test_comment_none_is_no_comment_like_tensorboardx(
+def test_comment_none_is_taken_like_tensorboardx(tmp_path: Path) -> None:
+    """tensorboardX takes ``comment=None`` with a directory (without one it fails itself)."""
+    for name, cls in (("peer", _tbx_writer()), ("tblog", tblog.SummaryWriter)):
+        with cls(str(tmp_path / name), comment=None) as writer:
+            writer.add_scalar("x", 1.0, 0)
+    assert read_run(tmp_path / "peer").scalars == read_run(tmp_path / "tblog").scalars
+
+
+def test_comment_none_names_a_default_run_without_a_comment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import datetime
+
     monkeypatch.chdir(tmp_path)
-    peer = _tbx_writer()(comment=None)
-    ours = tblog.SummaryWriter(comment=None)
-    try:
-        assert Path(peer.logdir).parent == Path(ours.logdir).parent == Path("runs")
-        assert Path(ours.logdir).name.endswith(Path(peer.logdir).name.split("_", 2)[-1])
-    finally:
-        peer.close()
-        ours.close()
+    fixed = datetime.datetime(2026, 1, 5, 10, 11, 12)
+    monkeypatch.setattr(tblog.summary_writer, "_now", lambda: fixed)
+    with tblog.SummaryWriter(comment=None) as writer:
+        assert tblog.summary_writer.default_run_name() == writer.logdir
 
 
 @needs_torch
