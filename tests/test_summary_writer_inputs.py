@@ -101,7 +101,7 @@ def test_flush_secs_zero_writes_without_a_flush_like_the_peers(tmp_path: Path, p
 
 
 def test_comment_none_is_taken_like_tensorboardx(tmp_path: Path) -> None:
-    """tensorboardX takes ``comment=None`` with a directory (without one it fails itself)."""
+    """A directory with ``comment=None``: taken, as tensorboardX takes it (it fails without one)."""
     for name, cls in (("peer", _tbx_writer()), ("tblog", tblog.SummaryWriter)):
         with cls(str(tmp_path / name), comment=None) as writer:
             writer.add_scalar("x", 1.0, 0)
