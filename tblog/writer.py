@@ -98,6 +98,28 @@ def peer_step(step: Any) -> Any:
     return step
 
 
+# The layouts the peers' image encoder takes, by number of dimensions (any letter order).
+_IMAGE_LETTERS = {4: frozenset("NCHW"), 3: frozenset("CHW"), 2: frozenset("HW")}
+
+
+def check_image_layout(shape: Any, dataformats: Any) -> None:
+    """Raise ValueError unless ``dataformats`` names each dimension of an image of ``shape``.
+
+    The peers' checks, made at the call: distinct letters, one per dimension, NCHW / CHW / HW
+    in any order (upper or lower case).
+    """
+    letters = dataformats.upper() if isinstance(dataformats, str) else None
+    ndim = len(shape) if isinstance(shape, tuple) else -1
+    if (
+        letters is None
+        or len(letters) != ndim
+        or frozenset(letters) != _IMAGE_LETTERS.get(ndim)
+        or 0 in shape
+    ):
+        msg = f"dataformats {dataformats!r} does not fit an image of shape {shape}"
+        raise ValueError(msg)
+
+
 def one_element(value: Any) -> Any:
     """A one-element array or tensor (shape ``(1,)``, ``(1, 1)``) as a 0-d one, as the peers take.
 
@@ -375,7 +397,8 @@ class RunWriter:
 
         Raises:
             ModuleNotFoundError: Pillow is missing (``pip install "tblog[image]"``).
-            ValueError: A bad tag, step or walltime.
+            ValueError: A bad tag, step or walltime, or ``dataformats`` does not fit the
+                image's shape (checked at the call, as the peers check it).
             WriterClosedError: The writer is closed.
         """
         run = self._live()
@@ -385,7 +408,9 @@ class RunWriter:
 
         # Built on the writer thread: PNG encoding is not the caller's work.
         checked = check_tag(tag)
-        build = functools.partial(summary.image, checked, snapshot(img_tensor), 1, dataformats)
+        image = snapshot(img_tensor)
+        check_image_layout(getattr(image, "shape", ()), dataformats)
+        build = functools.partial(summary.image, checked, image, 1, dataformats)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_hparams(
