@@ -590,7 +590,8 @@ def _summary_writer_on(owner: RunWriter) -> Any:
             self._default_metadata: dict[str, Any] = {}
 
         def get_logdir(self) -> str:
-            return owner._logdir
+            """The run directory as the owner gives it (a SummaryWriter: as given)."""
+            return owner.get_logdir()
 
         def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
             event = as_event(event)
