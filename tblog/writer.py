@@ -67,12 +67,24 @@ def put_summary(run: _run.Run, summary: Any, step: int | None, walltime: float |
 
     Raises:
         TypeError: ``summary`` is not a Summary message or bytes.
+        ValueError: Bytes that are no serialized Summary.
     """
-    summary = as_summary(summary)
+    summary = parsed(as_summary, summary, "summary")
     tag = summary.value[0].tag if len(summary.value) else "summary"
     if tag == _SESSION_START_TAG:  # hparams built by the caller (Lightning's log_hyperparams)
         claim_session(run.logdir)
     run.put(SUMMARY, tag, constant(summary), step, walltime)
+
+
+def parsed(convert: Callable[[Any], Any], message: Any, what: str) -> Any:
+    """``convert(message)`` (``as_summary``, ``as_event``), protobuf's DecodeError as ValueError."""
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
+
+    try:
+        return convert(message)
+    except DecodeError as exc:
+        msg = f"the bytes given are no serialized {what}: {exc}"
+        raise ValueError(msg) from None
 
 
 def peer_step(step: Any) -> Any:
@@ -467,7 +479,7 @@ class RunWriter:
 
         Raises:
             TypeError: ``summary`` is not a Summary message or bytes.
-            ValueError: A bad step or walltime.
+            ValueError: Bytes that are no serialized Summary, a bad step or walltime.
             WriterClosedError: The writer is closed.
         """
         run = self._live()
@@ -594,7 +606,7 @@ def _summary_writer_on(owner: RunWriter) -> Any:
             return owner.get_logdir()
 
         def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
-            event = as_event(event)
+            event = parsed(as_event, event, "event")
             step, walltime = owner._when(step, walltime)
             event.wall_time = walltime if walltime is not None else (event.wall_time or time.time())
             if step is not None:

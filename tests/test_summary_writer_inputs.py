@@ -164,3 +164,19 @@ def test_file_writer_get_logdir_is_the_logdir_as_given(
     finally:
         theirs.close()
         ours.close()
+
+
+@pytest.mark.parametrize(
+    "door", ["add_summary", "file_writer.add_summary", "file_writer.add_event"]
+)
+def test_bytes_that_are_no_proto_raise_value_error_and_write_nothing(
+    tmp_path: Path, door: str
+) -> None:
+    """Garbage bytes for a prebuilt proto: a ValueError at the call, the run's points intact."""
+    with tblog.SummaryWriter(str(tmp_path)) as writer:
+        writer.add_scalar("x", 1.0, 0)
+        target = writer.file_writer if door.startswith("file_writer") else writer
+        with pytest.raises(ValueError, match=r"summary|event"):
+            getattr(target, door.rsplit(".", 1)[-1])(b"\xff\xff\xff", 1)
+        writer.add_scalar("x", 2.0, 1)
+    assert {"x": [(0, 1.0), (1, 2.0)]} == read_run(tmp_path).scalars
