@@ -53,7 +53,8 @@ class SummaryWriter(RunWriter):
 
     Where it differs on purpose: ``add_scalars`` writes into this same run (no sub-runs; it
     adds a Multiline chart per main tag to the Custom Scalars tab instead), the first
-    ``add_hparams`` session goes into this run (later ones into the peers' sub-runs),
+    ``add_hparams`` session goes into this run when its files hold no session and no point of
+    a metric's tag (later ones, and those, into the peers' sub-runs),
     ``add_text`` keeps the tag as given (no ``/text_summary``), a missing ``global_step`` is
     counted per tag (the peers write step 0), and points reach the disk within ``flush_secs``
     = 1 s by default (the peers: 120 s).
