@@ -12,6 +12,7 @@ import math
 import os
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -691,12 +692,13 @@ def _written_layout(logdir: str) -> dict[str, dict[str, list[Any]]]:
         if not source.isdir(path):
             return {}
         for name in source.event_files(path):
-            for record in _reader.source_records(source, name):
-                if marker not in record:
-                    continue
-                for value in Event.FromString(record).summary.value:
-                    if value.tag == _LAYOUT_TAG and value.tensor.string_val:
-                        latest = value.tensor.string_val[0]
+            with source.open(name) as file:
+                data = file.read()
+            for record in _records_holding(data, marker):
+                with contextlib.suppress(DecodeError):
+                    for value in Event.FromString(record).summary.value:
+                        if value.tag == _LAYOUT_TAG and value.tensor.string_val:
+                            latest = value.tensor.string_val[0]
         parsed = layout_pb2.Layout.FromString(latest) if latest is not None else None
     except (OSError, ValueError, DecodeError):  # an unreadable run: this process's charts only
         return {}
@@ -713,6 +715,27 @@ def _written_layout(logdir: str) -> dict[str, dict[str, list[Any]]]:
             else:
                 charts[chart.title] = ["Multiline", list(chart.multiline.tag)]
     return layout
+
+
+def _records_holding(data: bytes, marker: bytes) -> Iterator[bytes]:
+    """The records of an event file's bytes that hold ``marker``, in file order.
+
+    Only the record lengths are walked (a file without the marker is not walked at all); a
+    length running past the end ends the walk, as a torn or damaged tail ends a reader's.
+    """
+    at = data.find(marker)
+    pos = 0
+    while at >= 0 and pos + 12 <= len(data):
+        (length,) = struct.unpack_from("<Q", data, pos)
+        end = pos + 12 + length
+        if end + 4 > len(data):
+            return
+        if at < pos + 12:  # in a record's header or the CRC before it: look in its data
+            at = data.find(marker, pos + 12)
+        if 0 <= at < end:
+            yield data[pos + 12 : end]
+            at = data.find(marker, end)
+        pos = end + 4
 
 
 def _written_tags(run: _run.Run) -> set[str] | None:
