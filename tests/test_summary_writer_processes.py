@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3fixtures import s3_fixture, s3_server_fixture  # noqa: F401 - the s3 fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER = "from tensorboardX import SummaryWriter"
@@ -165,3 +166,22 @@ def test_a_layout_of_an_earlier_process_stays_like_the_peer(tmp_path: Path) -> N
     ours = _layout(tmp_path / "tblog" / "runs" / "exp")
     assert {"mine": ["losses"]} == theirs
     assert {"mine": ["losses"], "add_scalars": ["pair"]} == ours
+
+
+def test_a_script_run_twice_on_a_bucket_keeps_its_sessions_apart(s3: Any) -> None:
+    """On ``s3://`` too: the second process finds the first one's session in the bucket."""
+    from s3fixtures import child_env, read_s3_run
+
+    url = s3.url("runs/exp")
+    env = dict(child_env(s3.env), PYTHONPATH=str(ROOT))
+    for lr, acc in ((0.1, 0.5), (0.2, 0.75)):
+        code = TBLOG + textwrap.dedent(
+            f"""
+            w = SummaryWriter({url!r})
+            w.add_hparams({{"lr": {lr}}}, {{"hparam/acc": {acc}}}, name="second")
+            w.close()
+            """
+        )
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+    assert [(0, 0.5)] == read_s3_run(url, s3.env).scalars["hparam/acc"]
+    assert [(0, 0.75)] == read_s3_run(url + "/second", s3.env).scalars["hparam/acc"]
