@@ -703,13 +703,14 @@ class RemoteSegments:
                 newest, lambda n: os.path.exists(os.path.join(spool, n)), self._suffix
             )
             local = os.path.join(spool, name)
+            uploader = self._uploader_for()  # opens the store (its package may be missing)
             header = self._header(self._first)
             fd = create_event_file(local, header)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - any error costs points, never the writer
             self._spool_failed(exc)
             return False
         self._dirty = self._first and len(header) > len(self._header(False))  # noqa: FBT003
-        self._uploader_for().start()
+        uploader.start()
         self._first = False
         self._newest = name
         self._fd, self._local = fd, local
@@ -755,11 +756,12 @@ class RemoteSegments:
         write_target(spool, self.url, self._suffix)
         return spool
 
-    def _spool_failed(self, exc: OSError) -> None:
+    def _spool_failed(self, exc: Exception) -> None:
         self._errors += 1
         if not self._failing:
             self._failing = True
+            why = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
             report(
                 f"cannot write the spool of {self.url} ({self._spool_root}): "
-                f"{exc.strerror or exc}; dropping points until it works again"
+                f"{why}; dropping points until it works again"
             )
