@@ -429,7 +429,9 @@ class _Uploader:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            if self._thread is not None and not self._ended:
+            # With nothing pending no upload runs: release now, not when the thread returns
+            # (at exit a daemon thread may never be scheduled again, leaving an empty spool).
+            if self._thread is not None and not self._ended and self._pending:
                 self._then = then
                 return
         if then is not None:

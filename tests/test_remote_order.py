@@ -177,3 +177,47 @@ def test_a_segment_put_before_a_kill_is_not_put_twice_without_listing(
     assert 0 == cli.main(["upload", str(spool)])
     assert list(range(200)) == read_s3_run(url, s3.direct().env).steps("x")
     assert 2 == len(s3.objects("runs/twice-nolist"))
+
+
+_CLEAN_EXIT = """
+import time
+import tblog
+from tblog import _remote
+
+uploads = _remote._Uploader._uploads
+
+
+def slow_to_return(self):  # a loaded machine: the thread is scheduled again only after exit
+    uploads(self)
+    time.sleep(5)
+
+
+_remote._Uploader._uploads = slow_to_return
+writer = tblog.RunWriter({url!r}, timeout_secs=10)
+for step in range(50):
+    writer.add_scalar("x", float(step), step)
+{end}
+"""
+
+
+@pytest.mark.parametrize("end", ["writer.close()", "assert writer.flush()", "pass"])
+def test_a_clean_exit_leaves_no_empty_spool(
+    s3: S3Bucket, spool: Path, tmp_path: Path, end: str
+) -> None:
+    """Everything uploaded by exit: the spool directory (lock and target only) is gone too."""
+    import subprocess
+    import sys
+
+    from s3fixtures import child_env
+
+    url = s3.url(f"runs/clean-{len(end)}")
+    script = tmp_path / "clean.py"
+    script.write_text(_CLEAN_EXIT.format(url=url, end=end))
+    env = {**child_env(s3.env), "TBLOG_SPOOL": str(spool)}
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert 0 == done.returncode, done.stderr
+    assert list(range(50)) == read_s3_run(url, s3.env).steps("x")
+    assert [] == (list(spool.iterdir()) if spool.exists() else [])
