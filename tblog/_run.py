@@ -106,19 +106,25 @@ def check_options(
         max_bytes: The largest event file (or segment) in bytes, an int >= 1024, or None.
         storage_options: fsspec options of a remote run, a mapping or None.
         spool_dir: Where a remote run's segments wait for upload, a path or None.
-        filename_suffix: Appended to event file names, a str without a path separator.
+        filename_suffix: Appended to event file names, a str of printable characters other
+            than path separators and ``? #``.
         nan_warning: Warn through ``logging`` when a scalar tag turns non-finite, a bool.
 
     Raises:
-        ValueError: An option is not a number in its range, or a suffix holds a separator.
+        ValueError: An option is not a number in its range, or a suffix holds a separator, a
+            control character or ``? #``.
         TypeError: ``storage_options`` is not a mapping, ``spool_dir`` not a path,
             ``filename_suffix`` not a str, or ``nan_warning`` not a bool.
     """
     if not isinstance(filename_suffix, str):
         msg = f"filename_suffix must be a str, got {type(filename_suffix).__name__}"
         raise TypeError(msg)
-    if "/" in filename_suffix or os.sep in filename_suffix:
-        msg = f"filename_suffix must not hold a path separator, got {filename_suffix!r}"
+    odd = [c for c in filename_suffix if c in "/\\?#" or c == os.sep or not c.isprintable()]
+    if odd:
+        msg = (
+            f"filename_suffix must not hold a path separator, a control character, or "
+            f"? # (which URLs and stores treat specially), got {filename_suffix!r}"
+        )
         raise ValueError(msg)
     if not isinstance(nan_warning, bool):
         msg = f"nan_warning must be True or False, got {nan_warning!r}"
