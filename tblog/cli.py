@@ -85,8 +85,34 @@ def _check_url(url: str, *, missing_ok: bool) -> None:
         if not missing_ok:
             msg = f"{url}: no such file or directory"
             raise CommandError(msg) from exc
+        _check_bucket(url, fs, path)
     except Exception as exc:  # a store's own error types (botocore's, aiohttp's, ...): report
         raise CommandError(_store_problem(url, exc)) from exc
+
+
+#: Schemes whose first path component is a bucket (container) that tblog never creates.
+_BUCKET_SCHEMES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss"})
+
+
+def _check_bucket(url: str, fs: Any, path: str) -> None:
+    """A run still to be written is fine, but not in a bucket that does not exist.
+
+    Its uploads would fail for good while the points wait in the spool: say so now, once.
+
+    Raises:
+        CommandError: ``url``'s bucket does not exist.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    bucket = path.strip("/").split("/", 1)[0]
+    if scheme not in _BUCKET_SCHEMES or not bucket:
+        return
+    try:
+        fs.info(bucket)
+    except FileNotFoundError as exc:
+        msg = f"{url}: no such bucket: {bucket}"
+        raise CommandError(msg) from exc
+    except Exception:  # noqa: BLE001, S110 - e.g. may write the prefix but not see the bucket
+        pass
 
 
 def sparkline(values: Sequence[float], width: int = 24) -> str:
@@ -754,6 +780,30 @@ def _replay_problem(log: str, logdir: str, tally: _Tally) -> str | None:
     return None
 
 
+#: Seconds a replay into object storage waits for its uploads without any progress.
+_UPLOAD_PATIENCE = 10.0
+
+
+def _wait_for_writes(writer: Any, *, remote: bool) -> None:
+    """Wait for a replay's points: a slow disk as long as it takes, a store while it moves.
+
+    A replay is a batch job, so a local run waits for every point. A remote run's points are
+    written to the spool, then uploaded; a store that refuses them (a bucket removed, access
+    denied) would make an unbounded wait hang, so the wait ends after ``_UPLOAD_PATIENCE``
+    seconds in which nothing was written or uploaded (the spool's segments stay, to
+    ``tblog upload`` later, and the replay says so).
+    """
+    if not remote:
+        writer.flush(timeout=math.inf)
+        return
+    seen = None
+    while not writer.flush(timeout=_UPLOAD_PATIENCE):
+        now = (writer.stats.written, writer.stats.spooled, writer.stats.dropped)
+        if now == seen:
+            return
+        seen = now
+
+
 def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     """Turn a JSON-lines log into a TensorBoard run; bad lines are counted, never fatal.
 
@@ -781,7 +831,7 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         # A replay is a batch job: wait for the writer rather than drop points on a slow disk.
         with RunWriter(args.logdir, block_secs=math.inf) as writer:
             tally = _replay_lines(source, writer, progress)
-            writer.flush(timeout=math.inf)  # a batch job: wait for a slow disk, then count
+            _wait_for_writes(writer, remote=_is_url(args.logdir))
             tally.written = writer.stats.written
             tally.spooled = writer.stats.spooled  # segments the store did not take (yet)
             progress.finish()
