@@ -79,23 +79,42 @@ def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
-    """Read PATH into the table the options ask for; also give its metric columns."""
-    from tblog import _hparams_read, _reader
-    from tblog.cli import CommandError, _os_problem, _runs
+def _load(path: str) -> tuple[Any, Any]:
+    """Return pandas and the sweep at ``path``, after the checks (and words) of the other commands.
 
-    if not _reader.is_url(args.path):
-        _runs(args.path)  # the checks (and words) of the other commands for a local path
+    Raises:
+        CommandError: What the other commands refuse (a URL's scheme, package, credentials,
+            endpoint; a missing or wrong local path), or the read fails.
+    """
+    from tblog import _hparams_read, _reader
+    from tblog.cli import CommandError, _check_url, _os_problem, _runs, _store_problem
+
+    remote = _reader.is_url(path)
+    if remote:  # the bounded check of the other commands: scheme, package, credentials, endpoint
+        _check_url(path, missing_ok=False)
+    else:
+        _runs(path)
     try:
-        pd = _hparams_read._pandas()
-        sweep = _hparams_read.load(args.path)
+        return _hparams_read._pandas(), _hparams_read.load(path)
     except FileNotFoundError as exc:
-        msg = f"{args.path}: no such file or directory"
+        msg = f"{path}: no such file or directory"
         raise CommandError(msg) from exc
     except (ModuleNotFoundError, _reader.NotAnEventError) as exc:
         raise CommandError(str(exc)) from exc
-    except OSError as exc:
-        raise CommandError(_os_problem(exc)) from exc
+    except Exception as exc:  # a store's own error types while reading a URL: report them
+        if remote:
+            raise CommandError(_store_problem(path, exc)) from exc
+        if isinstance(exc, OSError):
+            raise CommandError(_os_problem(exc)) from exc
+        raise
+
+
+def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """Read PATH into the table the options ask for; also give its metric columns."""
+    from tblog import _hparams_read
+    from tblog.cli import CommandError
+
+    pd, sweep = _load(args.path)
     if not sweep.runs:
         msg = f"no event files found under {args.path}"
         raise CommandError(msg)

@@ -31,6 +31,7 @@ COMMANDS = {
     "export": ["export", "{url}"],
     "watch": ["watch", "{url}", "--once"],
     "replay": ["replay", "{log}", "--logdir", "{url}"],
+    "runs": ["runs", "{url}"],
 }
 
 
