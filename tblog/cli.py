@@ -166,6 +166,33 @@ def _check_local(root: str, *, missing_ok: bool) -> None:
         if not missing_ok:
             msg = f"{root}: no such file or directory"
             raise CommandError(msg)
+    problem = _unreadable(root)
+    if problem is not None:
+        raise CommandError(problem)
+
+
+def _unreadable(root: str, *, below: bool = False) -> str | None:
+    """``path: Permission denied`` if ``root`` (with ``below``: a directory in it) is unreadable.
+
+    The reader skips a directory it cannot list, as TensorBoard does; said nowhere, a run
+    directory without read permission would look like one without event files.
+    """
+    try:
+        if os.path.isdir(root):
+            os.listdir(root)
+        elif os.path.isfile(root):
+            open(root, "rb").close()  # only whether it opens
+    except PermissionError as exc:
+        return _os_problem(exc)
+    if below and os.path.isdir(root):
+        denied: list[OSError] = []
+        for _ in os.walk(root, onerror=denied.append, followlinks=True):
+            if denied:
+                break
+        for exc in denied:
+            if isinstance(exc, PermissionError):
+                return _os_problem(exc)
+    return None
 
 
 def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
@@ -192,7 +219,8 @@ def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
             raise
         raise CommandError(_store_problem(root, exc)) from exc
     if not runs:
-        msg = f"no event files found under {root}"
+        problem = None if _reader.is_url(root) else _unreadable(root, below=True)
+        msg = problem or f"no event files found under {root}"
         raise CommandError(msg)
     return runs
 
@@ -556,6 +584,13 @@ def _one_line(text: str) -> str:
     return " ".join(body.splitlines())
 
 
+def _reader_runs(root: str) -> list[tuple[str, str]]:
+    """The runs the reader finds below a local ``root`` (none for a missing one)."""
+    from tblog import _reader
+
+    return _reader.find_runs(root) if os.path.exists(root) else []
+
+
 def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
     """Show the runs' tags (last/min/max, points, a sparkline) and newest text, refreshing.
 
@@ -567,6 +602,9 @@ def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
             _check_url(path, missing_ok=True)
         else:
             _check_local(path, missing_ok=True)
+            problem = _unreadable(path, below=True)
+            if problem is not None and not _reader_runs(path):  # it would wait for ever
+                raise CommandError(problem)
     watch = _Watch(args.paths, args.lines)
     terminal = out.isatty()
     limit = 1 if args.once else args.max_refreshes

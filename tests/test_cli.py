@@ -622,3 +622,26 @@ def test_summary_and_export_read_an_fsspec_url(
         assert "run memory://cli/nested/b" in out.splitlines()
     finally:
         fs.rm("/cli", recursive=True)
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["the-run", "its-parent"])
+@pytest.mark.parametrize("command", ["summary", "export", "watch", "runs"])
+def test_an_unreadable_run_directory_is_permission_denied(
+    tmp_path: Path, command: str, inside: bool
+) -> None:
+    """Mode 000: one line saying Permission denied, exit 1, not "no event files" or a wait."""
+    root = tmp_path / "runs"
+    locked = root / "a"
+    with tblog.get_writer(locked) as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    locked.chmod(0)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "tblog", command, str(root if inside else locked)],
+            capture_output=True, text=True, timeout=60, check=False,
+            preexec_fn=drop_permission_overrides,
+        )  # fmt: skip
+    finally:
+        locked.chmod(0o755)
+    assert 1 == result.returncode, result.stderr
+    _one_error_line(result.stderr, command, str(locked), "Permission denied")
