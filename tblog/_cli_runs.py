@@ -274,13 +274,18 @@ def _emit(output: str | None, out: IO[str], write: Callable[[IO[str]], Any]) -> 
 
 
 def _write_file(output: str, write: Callable[[str], Any]) -> None:
-    """Write ``output`` through a temporary file beside it, renamed into place when complete."""
+    """Write ``output`` through a temporary file beside it, renamed into place when complete.
+
+    A symbolic link is written through: the temporary file goes beside the link's target and
+    is renamed onto it, so the link stays a link.
+    """
     from tblog.cli import CommandError
 
-    directory = os.path.dirname(os.path.abspath(output))
+    target = os.path.realpath(output) if os.path.islink(output) else output
+    directory = os.path.dirname(os.path.abspath(target))
     try:
         handle, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(output)}.", suffix=".tmp"
+            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
         )
     except OSError as exc:
         msg = f"{output}: {exc.strerror or exc}"
@@ -288,7 +293,7 @@ def _write_file(output: str, write: Callable[[str], Any]) -> None:
     os.close(handle)
     try:
         write(temporary)
-        os.replace(temporary, output)
+        os.replace(temporary, target)
     except OSError as exc:
         msg = f"{output}: {exc.strerror or exc}"
         raise CommandError(msg) from exc

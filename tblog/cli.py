@@ -447,8 +447,11 @@ def _output(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
 
     A failed export leaves ``path`` as it was (and no temporary file); a file that is replaced
     keeps its permission bits. A ``path`` that is no regular file (a device, a FIFO) is written
-    into directly: renaming over it would remove it.
+    into directly: renaming over it would remove it. A symbolic link is written through: the
+    temporary file goes beside the link's target and is renamed onto it, the link stays.
     """
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
         with open(path, "wb" if binary else "w", encoding=None if binary else "utf-8") as direct:
             yield direct

@@ -645,3 +645,24 @@ def test_an_unreadable_run_directory_is_permission_denied(
         locked.chmod(0o755)
     assert 1 == result.returncode, result.stderr
     _one_error_line(result.stderr, command, str(locked), "Permission denied")
+
+
+@pytest.mark.parametrize("command", ["export", "runs"])
+def test_output_through_a_symlink_writes_its_target(tmp_path: Path, command: str) -> None:
+    """-o link.csv: the link stays a link, its target gets the rows."""
+    runs = tmp_path / "runs"
+    with tblog.get_writer(runs / "a") as writer:
+        writer.add_scalar("loss", 0.5, 3)
+    target = tmp_path / "real" / "out.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    result = _run_cli(command, str(runs), "-o", str(link))
+    assert 0 == result.returncode, result.stderr
+    assert link.is_symlink()
+    assert os.readlink(link) == str(target)
+    text = target.read_text()
+    assert "old" not in text
+    assert "loss" in text
+    assert [] == [p.name for p in target.parent.iterdir() if p.name != "out.csv"]
