@@ -125,6 +125,12 @@ def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
             metrics = sorted({tag for _, tag in sweep.series})
     if metrics is None:
         metrics = [sweep.metric_name(group, tag) for group, tag in sweep.metrics]
+    for name in args.metric or ():  # asked for by name: a column of '-' would hide a typo
+        if all(sweep.series_of(session.run, name) is None for session in sweep.sessions):
+            tags = sorted({tag for _, tag in sweep.series})
+            shown = ", ".join(tags[:10]) + (", ..." if len(tags) > 10 else "")
+            msg = f"--metric {name}: no run has that scalar tag (tags: {shown or 'none'})"
+            raise CommandError(msg)
     df = _hparams_read.table(pd, sweep, metrics, args.agg)
     if args.sort:
         column = args.sort.removeprefix("-")

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import csv
 import datetime
+import io
 import itertools
 import json
 import math
@@ -189,9 +190,9 @@ def _unreadable(root: str, *, below: bool = False) -> str | None:
         for _ in os.walk(root, onerror=denied.append, followlinks=True):
             if denied:
                 break
-        for exc in denied:
-            if isinstance(exc, PermissionError):
-                return _os_problem(exc)
+        for error in denied:
+            if isinstance(error, PermissionError):
+                return _os_problem(error)
     return None
 
 
@@ -297,7 +298,7 @@ def _tag_rows(scalars: _reader.Scalars) -> list[tuple[str, ...]]:
             (
                 tag,
                 str(len(steps)),
-                f"{steps[0]}..{steps[-1]}",
+                f"{steps.min()}..{steps.max()}",  # written order need not be step order
                 _number(float(values[-1])),
                 _number(float(low)),
                 _number(float(high)),
@@ -813,7 +814,7 @@ def _replay_problem(log: str, logdir: str, tally: _Tally) -> str | None:
             f"the points did not all reach {logdir}: {tally.spooled} segments wait in the "
             "local spool (the reason is reported above); push them with tblog upload"
         )
-    if tally.lines and tally.not_json == tally.lines:
+    if tally.not_json == tally.lines:  # every line, or no line at all (an empty input)
         return (
             f"{log}: no line is a JSON object (a JSON-lines log has one per line); "
             "nothing was written"
@@ -854,8 +855,12 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     from tblog.writer import RunWriter
 
     try:
-        size = os.path.getsize(args.log)
-        source = open(args.log, encoding="utf-8", errors="replace")  # noqa: SIM115
+        if args.log == "-":  # standard input, as the usage says
+            size = 0
+            source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        else:
+            size = os.path.getsize(args.log)
+            source = open(args.log, encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as exc:
         raise CommandError(_os_problem(exc)) from exc
     with source:
@@ -1067,7 +1072,7 @@ def build_parser() -> argparse.ArgumentParser:
         "counted and reported with their line numbers; they never stop the replay. The exit "
         "status is 1 when points could not be written.",
     )
-    replay.add_argument("log", metavar="LOG.jsonl")
+    replay.add_argument("log", metavar="LOG.jsonl", help="the log to replay (-: standard input)")
     replay.add_argument("--logdir", required=True, help="the run directory to write")
     replay.add_argument(
         "--progress",

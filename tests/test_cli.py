@@ -666,3 +666,43 @@ def test_output_through_a_symlink_writes_its_target(tmp_path: Path, command: str
     assert "old" not in text
     assert "loss" in text
     assert [] == [p.name for p in target.parent.iterdir() if p.name != "out.csv"]
+
+
+def test_replay_dash_reads_standard_input(tmp_path: Path) -> None:
+    """`tblog replay -` reads the log from stdin; TensorBoard reads the points back."""
+    lines = "".join(json.dumps({"tag": "x", "value": float(n), "step": n}) + "\n" for n in range(3))
+    result = subprocess.run(
+        [sys.executable, "-m", "tblog", "replay", "-", "--logdir", str(tmp_path / "run")],
+        input=lines, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert 0 == result.returncode, result.stderr
+    assert [(0, 0.0), (1, 1.0), (2, 2.0)] == read_run(tmp_path / "run").scalars["x"]
+
+
+def test_replay_of_an_empty_input_fails(tmp_path: Path) -> None:
+    """/dev/null has no JSON line: nothing to write is no success (exit 1, one line)."""
+    result = _run_cli("replay", os.devnull, "--logdir", str(tmp_path / "run"))
+    assert 1 == result.returncode, result.stdout
+    _one_error_line(result.stderr, "replay", os.devnull, "no line is a JSON object")
+
+
+def test_summary_steps_column_is_min_to_max(tmp_path: Path) -> None:
+    """Steps written 0, 1, 2, 2**63 - 1, 0: the column says 0..9223372036854775807."""
+    with tblog.get_writer(tmp_path / "run") as writer:
+        for step in (0, 1, 2, 2**63 - 1, 0):
+            writer.add_scalar("x", 1.0, step)
+    assert {0, 1, 2, 2**63 - 1} <= {s for s, _ in read_run(tmp_path / "run").scalars["x"]}
+    result = _run_cli("summary", str(tmp_path / "run"))
+    assert 0 == result.returncode, result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if line.split()[:1] == ["x"]]
+    assert f"0..{2**63 - 1}" in row
+
+
+def test_runs_metric_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    """--metric nope: exit 1 and one line naming it, not a column of '-'."""
+    with tblog.SummaryWriter(tmp_path / "sweep" / "a") as writer:
+        writer.add_hparams({"lr": 0.1}, {"acc": 0.5})
+    assert "acc" in read_run(tmp_path / "sweep" / "a").scalars
+    result = _run_cli("runs", str(tmp_path / "sweep"), "--metric", "nope")
+    assert 1 == result.returncode, result.stdout
+    _one_error_line(result.stderr, "runs", "--metric nope", "acc")
