@@ -718,3 +718,17 @@ def test_a_restore_keeps_the_lines_logged_before_the_checkpoint_rust_loader(
             run="loop", tag="logs/INFO",
         )  # fmt: skip
         assert expected == [(entry["step"], _line(entry["text"])) for entry in answer]
+
+
+def test_a_restore_keeps_a_counted_scalars_points_before_the_checkpoint(tmp_path: Path) -> None:
+    """A counted scalar logged 3 times a step: its 60 points before the checkpoint stay."""
+    with _setup(tmp_path) as run:
+        for step in range(25):
+            for _ in range(3):
+                run.scalar("tokens", float(step))  # counted: runs ahead of the step
+            if step == 19:
+                state = json.loads(json.dumps(run.state_dict(step=step)))
+    with tblog.restore(state=state, console=False) as again:
+        again.scalar("tokens", -1.0)
+    expected = [(n, float(n // 3)) for n in range(60)] + [(60, -1.0)]
+    assert expected == read_run(tmp_path / "runs" / "loop").scalars["tokens"]
