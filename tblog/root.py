@@ -905,9 +905,7 @@ def _points_before_checkpoint(
                 kept = [e for e in kept if e.step < event.step]
                 continue
             limit = ahead.get
-            wanted = [
-                v for v in event.summary.value if purge_step <= event.step < limit(v.tag, -1)
-            ]
+            wanted = [v for v in event.summary.value if purge_step <= event.step < limit(v.tag, -1)]
             if wanted:
                 del event.summary.value[:]
                 event.summary.value.extend(wanted)
