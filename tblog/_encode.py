@@ -14,6 +14,7 @@ from crc32c import crc32c
 
 from tblog._kinds import EVENT, HISTOGRAM, LOG, SUMMARY, TEXT
 from tblog._record import MASK_DELTA, frame, frame_header
+from tblog._record import masked_crc as masked_crc  # noqa: PLC0414 - the facade's import
 
 _U32 = struct.Struct("<I").pack
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -386,10 +387,19 @@ def constant(proto: Any) -> Callable[[], Any]:
 def hparams_summaries(
     hparam_dict: Mapping[str, Any], metric_dict: Mapping[str, Any]
 ) -> tuple[Any, Any, Any]:
-    """Return tensorboardX's (experiment, session start, session end) hparams summaries."""
+    """Return tensorboardX's (experiment, session start, session end) hparams summaries.
+
+    An int outside int64 (``2**70``) is passed as a float: tensorboardX's NaN check fails on
+    it, TensorBoard stores every number as a double anyway, and torch stores
+    ``float(2**70)`` too.
+    """
     from tensorboardX.summary import hparams
 
-    return hparams(dict(hparam_dict), dict(metric_dict))  # type: ignore[no-any-return]
+    values = {
+        key: float(value) if type(value) is int and not -(2**63) <= value < 2**63 else value
+        for key, value in hparam_dict.items()
+    }
+    return hparams(values, dict(metric_dict))  # type: ignore[no-any-return]
 
 
 def as_summary(summary: Any) -> Any:

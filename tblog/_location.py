@@ -7,6 +7,7 @@ characters, whatever they are. ``file://`` (in any case) is a local path in URL 
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import threading
@@ -14,11 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-EVENT_PREFIX = "events.out.tfevents."
 _LOCAL_SCHEME = "file://"
-
-_file_seq = 0  # a process-wide sequence in event file names: two files never share a name
-_seq_lock = threading.Lock()  # the writer and uploader threads both take names
+EVENT_PREFIX = "events.out.tfevents."
 
 
 def scheme(path: str | os.PathLike[str]) -> str | None:
@@ -88,8 +86,12 @@ def is_event_file(name: str) -> bool:
 
 
 def newest_event_file(names: Iterable[str]) -> str:
-    """The event file name among ``names`` that TensorBoard reads last ("" for none)."""
-    return max((name for name in names if is_event_file(name)), default="")
+    """The greatest name among ``names`` made by the naming rule below ("" for none)."""
+    return max((name for name in names if name.startswith(EVENT_PREFIX)), default="")
+
+
+_file_seq = 0  # a process-wide sequence in event file names: two files never share a name
+_seq_lock = threading.Lock()  # the writer and uploader threads both take names
 
 
 def event_file_name(newest: str, exists: Callable[[str], bool], suffix: str = "") -> str:
@@ -101,6 +103,11 @@ def event_file_name(newest: str, exists: Callable[[str], bool], suffix: str = ""
     not sort after it. So a name sorts after every earlier one and keeps its length whatever the
     clock does (stepped back, or another host's clock ahead: the stamp follows the later one).
 
+    After a name no clock of ours sorts after (no 10-digit stamp: ``events.out.tfevents.zzz``,
+    an 11-digit stamp), names take a short prefix that sorts after it, chosen once:
+    ``events.out.tfevents.<prefix>.<seconds>.<host>.<pid>.<n><suffix>``; later names keep that
+    prefix and follow the same rule, so they stay bounded too.
+
     Args:
         newest: The greatest event file name already there ("" for none).
         exists: Tells whether a name is taken.
@@ -109,24 +116,53 @@ def event_file_name(newest: str, exists: Callable[[str], bool], suffix: str = ""
     global _file_seq
     host = socket.gethostname()
     pid = os.getpid()
-    floor = stamp_of(newest)
-    stamp = int(time.time())
+    prefix, floor = _family_of(newest)
+    stamp = min(int(time.time()), 10**10 - 1)  # ten digits, even on a clock past 2286
     if floor is not None:
         stamp = max(stamp, floor)
     for _ in range(1000):
         with _seq_lock:
             _file_seq += 1
             seq = _file_seq
-        name = f"{EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{seq}{suffix}"
+        name = f"{EVENT_PREFIX}{prefix}{stamp:010d}.{host}.{pid}.{seq}{suffix}"
         if name <= newest:
-            if floor is None:
-                break
+            if floor is None or floor + 1 >= 10**10:
+                prefix, floor = _prefix_after(newest[len(EVENT_PREFIX) :]), None
+                continue
             stamp = max(stamp, floor + 1)  # the same second as newest, which sorts after ours
             continue
         if not exists(name):
             return name
-    # A foreign name whose stamp is no number of seconds (no name of ours sorts after it).
-    return f"{newest}.{host}.{pid}.{seq}{suffix}"
+    msg = f"no free event file name after {newest!r}"
+    raise OSError(errno.EEXIST, msg)
+
+
+_MAX_PREFIX = 16  # the longest prefix chosen to sort after a foreign name
+
+
+def _family_of(newest: str) -> tuple[str, int | None]:
+    """The prefix (with its dot) and the seconds of ``newest`` if it follows our rule."""
+    floor = stamp_of(newest)
+    if floor is not None or not newest.startswith(EVENT_PREFIX):
+        return "", floor
+    head, _, rest = newest[len(EVENT_PREFIX) :].partition(".")
+    stamp = rest.split(".", 1)[0]
+    if 0 < len(head) <= _MAX_PREFIX and len(stamp) == 10 and stamp.isdigit():
+        return f"{head}.", int(stamp)  # a name made after a foreign one: the same prefix
+    return "", None
+
+
+def _prefix_after(tail: str) -> str:
+    """A short prefix (with its dot) that sorts after ``tail``: its head up to a "z" or past."""
+    for i, char in enumerate(tail[:_MAX_PREFIX]):
+        if char < "z":
+            return f"{tail[:i]}z."
+    if len(tail) < _MAX_PREFIX:
+        return f"{tail}z."
+    last = ord(tail[_MAX_PREFIX - 1]) + 1
+    while not chr(last).isprintable():  # DEL and the C1 controls: no name holds those
+        last += 1
+    return f"{tail[: _MAX_PREFIX - 1]}{chr(last)}."
 
 
 def stamp_of(name: str) -> int | None:

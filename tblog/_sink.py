@@ -210,12 +210,13 @@ class LocalFile:
             path = os.path.join(self.logdir, name)
             header = self._header(not self._opened)
             fd = create_event_file(path, header)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - any error costs points, never the writer
             self.errors += 1
             if not self._failing:
                 self._failing = True
+                why = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
                 report(
-                    f"cannot create an event file in {self.logdir}: {exc.strerror or exc}; "
+                    f"cannot create an event file in {self.logdir}: {why}; "
                     "dropping points until it can be created"
                 )
             return False

@@ -105,31 +105,3 @@ def test_new_event_file_names_sort_after_the_newest() -> None:
     foreign = _location.event_file_name("zz.tfevents", lambda _n: False)
     assert foreign > "zz.tfevents"
     assert _location.is_event_file(foreign)
-
-
-def test_a_new_local_event_file_sorts_after_a_foreign_one(tmp_path: Path) -> None:
-    """A run dir holding another writer's ``*.tfevents.*`` file: tblog's file is read after it."""
-    from tensorboard.compat.proto import event_pb2, summary_pb2
-
-    from tblog._record import frame
-
-    def event(step: int) -> bytes:
-        value = summary_pb2.Summary.Value(tag="loss", simple_value=float(step))
-        summary = summary_pb2.Summary(value=[value])
-        return frame(
-            event_pb2.Event(wall_time=1.0 + step, step=step, summary=summary).SerializeToString()
-        )
-
-    foreign = "zz.tfevents.1.otherhost"
-    version = frame(
-        event_pb2.Event(wall_time=1.0, file_version="brain.Event:2").SerializeToString()
-    )
-    (tmp_path / foreign).write_bytes(version + b"".join(event(s) for s in range(3)))
-    writer = tblog.RunWriter(tmp_path)
-    for step in range(3, 6):
-        writer.add_scalar("loss", float(step), step)
-    writer.close()
-    names = sorted(os.listdir(tmp_path))
-    assert foreign == names[0]
-    assert 2 == len(names)
-    assert [(s, float(s)) for s in range(6)] == read_run(tmp_path).scalars["loss"]
