@@ -17,9 +17,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from tblog import _run
+from tblog import _options, _registry
+from tblog._options import WriterOptions
 from tblog._remote import is_url, open_store
 from tblog._report import Once
+from tblog._resume import session_start
+from tblog._run import Run
 from tblog._values import (
     MAX_STEP,
     PointError,
@@ -150,7 +153,7 @@ class RootLogger:
         rank: int = 0,
         installed: Sequence[logging.Handler] = (),
         previous_level: int | None = None,
-        engine: _run.Run | None = None,
+        engine: Run | None = None,
         layout: _Layout | None = None,
     ) -> None:
         self._log_file = log_file
@@ -539,7 +542,7 @@ class RootLogger:
                 self._writer.close()
             if _active is self:
                 _active = None
-                _run.set_active_logdir(None)
+                _registry.set_active_logdir(None)
 
     def __enter__(self) -> RootLogger:
         return self
@@ -608,7 +611,7 @@ class _Options:
     formatter: logging.Formatter
     console: bool
     text_tag: str | None
-    writer: dict[str, Any]  # the run's writer options (flush_secs, timeout_secs, remote ones)
+    writer: WriterOptions  # the run's writer options
     sample: SampleFilter | None = None  # on the TensorBoard handler only
 
 
@@ -646,7 +649,7 @@ def _check_options(
     fmt: Any,
     console: bool,
     text_tag: Any,
-    writer: dict[str, Any],
+    writer: WriterOptions,
     roots: Mapping[str, Any],
     run_roots: Mapping[str, Any],
     sample: Mapping[str, int] | None = None,
@@ -668,7 +671,6 @@ def _check_options(
         TypeError: A root is not a path, ``sample`` not a mapping, ``nan_warning`` not a bool.
         ModuleNotFoundError: A URL's store needs a package that is missing.
     """
-    _run.check_options(**writer)
     sample_filter = None if sample is None else SampleFilter.from_mapping(sample)
     if text_tag is not None:
         check_text_tag(text_tag)
@@ -682,34 +684,13 @@ def _check_options(
             raise ValueError(msg)
     for root in run_roots.values():
         if root is not None and is_url(os.fspath(root)):
-            open_store(os.fspath(root), writer.get("storage_options"))  # a store fsspec knows
+            open_store(os.fspath(root), writer.storage_options)  # a store fsspec knows
     try:
         formatter = logging.Formatter(fmt)
     except (TypeError, ValueError) as exc:
         msg = f"fmt is not a usable logging format: {exc}"
         raise ValueError(msg) from exc
     return _Options(_check_level(level), formatter, console, text_tag, writer, sample_filter)
-
-
-def _writer_options(
-    flush_secs: Any,
-    timeout_secs: Any,
-    upload_secs: Any,
-    max_bytes: Any,
-    storage_options: Any,
-    spool_dir: Any,
-    nan_warning: Any,
-) -> dict[str, Any]:
-    """The run's writer options that setup() and restore() take, by name."""
-    return {
-        "flush_secs": flush_secs,
-        "timeout_secs": timeout_secs,
-        "upload_secs": upload_secs,
-        "max_bytes": max_bytes,
-        "storage_options": storage_options,
-        "spool_dir": spool_dir,
-        "nan_warning": nan_warning,
-    }
 
 
 def _check_level(level: Any) -> int:
@@ -751,7 +732,9 @@ def _install(
             installed.append(file_handler)
             if run_path is not None:
                 writer, engine = _open_run(run_path, options, resume)
-                events = TensorBoardHandler(run_path, text_tag=options.text_tag, **options.writer)
+                events = TensorBoardHandler(
+                    run_path, text_tag=options.text_tag, **options.writer.keywords()
+                )
                 if options.sample is not None:
                     events.addFilter(options.sample)
                 installed.append(events)
@@ -784,13 +767,13 @@ def _install(
         )
         facade._hparams_written = resume is not None and resume.hparams_written
         _active = facade
-        _run.set_active_logdir(str(run_path) if run_path is not None else None)
+        _registry.set_active_logdir(str(run_path) if run_path is not None else None)
         return facade
 
 
 def _open_run(
     run_path: RunPath, options: _Options, resume: _Resume | None
-) -> tuple[RunWriter, _run.Run]:
+) -> tuple[RunWriter, Run]:
     """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked.
 
     Returns a writer holding a share of the run, and the run itself (for its counters).
@@ -808,7 +791,7 @@ def _open_run(
                 raise SetupError(msg) from exc
     elif resume.purge_step is not None or resume.counters or run_path.exists():
         first_events, seeds = resume_plan(run_path, resume.purge_step, resume.counters)
-    run = _run.acquire(run_path, first_events=first_events, **options.writer)
+    run = _registry.acquire(run_path, options.writer, first_events=first_events)
     try:
         if run.refs > 1:  # already open in this process: the purge goes into its queue
             for build in first_events:
@@ -818,7 +801,7 @@ def _open_run(
             run.purge_below(seeds)  # a loop may log a step again: that step is purged then
         return RunWriter(run.key), run  # a share of the run just opened, with its options
     finally:
-        _run.release(run)
+        _registry.release(run)
 
 
 def _has_console(root: logging.Logger) -> bool:
@@ -855,7 +838,7 @@ def resume_plan(
     # Tags already past purge_step go back to it; the others continue after their last step,
     # so no old point is shadowed (the Rust loader keeps only the last point of a step).
     seeds = {tag: min(next_step, purge_step) for tag, next_step in known.items()}
-    return [_run.session_start(purge_step), _run.session_start(purge_step)], seeds
+    return [session_start(purge_step), session_start(purge_step)], seeds
 
 
 def setup(
@@ -869,14 +852,17 @@ def setup(
     fmt: str = DEFAULT_FORMAT,
     per_rank: bool = False,
     text_tag: str | None = DEFAULT_TEXT_TAG,
-    flush_secs: float = _run.DEFAULT_FLUSH_SECS,
-    timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
-    upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+    flush_secs: float = _options.DEFAULT_FLUSH_SECS,
+    timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+    upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
     max_bytes: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
     spool_dir: str | os.PathLike[str] | None = None,
     sample: Mapping[str, int] | None = None,
     nan_warning: bool = True,
+    max_queue: int = _options.DEFAULT_MAX_QUEUE,
+    block_secs: float = _options.DEFAULT_BLOCK_SECS,
+    filename_suffix: str = "",
 ) -> RootLogger:
     """Install a file log, a TensorBoard run and a console on the stdlib root logger.
 
@@ -911,6 +897,9 @@ def setup(
             first pattern it matches); the file log and the console keep every line.
         nan_warning: Warn through the ``tblog.nan`` logger when a scalar tag turns NaN or
             infinite, and when it is finite again (see ``TensorBoardHandler``).
+        max_queue: Points queued for the writer thread before a logging call waits.
+        block_secs: How long a logging call waits for room in a full queue.
+        filename_suffix: Appended to the names of the event files this process creates.
 
     Returns:
         The active ``RootLogger``.
@@ -930,15 +919,7 @@ def setup(
         fmt=fmt,
         console=console,
         text_tag=text_tag,
-        writer=_writer_options(
-            flush_secs,
-            timeout_secs,
-            upload_secs,
-            max_bytes,
-            storage_options,
-            spool_dir,
-            nan_warning,
-        ),
+        writer=WriterOptions.pick(locals()),
         roots={"log_root": log_root},
         run_roots={"runs_root": runs_root},
         sample=sample,
@@ -1038,7 +1019,7 @@ def _claim_name(
 def _remote_run_exists(url: str, options: _Options) -> bool:
     """True if the store already holds objects under ``url`` (False when it cannot tell)."""
     try:
-        fs, path = open_store(url, options.writer.get("storage_options"))
+        fs, path = open_store(url, options.writer.storage_options)
         return bool(fs.exists(path))
     except Exception:  # noqa: BLE001 - an unreachable store: the writer will say so itself
         return False
@@ -1077,14 +1058,17 @@ def restore(
     console: bool = True,
     fmt: str = DEFAULT_FORMAT,
     text_tag: str | None = DEFAULT_TEXT_TAG,
-    flush_secs: float = _run.DEFAULT_FLUSH_SECS,
-    timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
-    upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+    flush_secs: float = _options.DEFAULT_FLUSH_SECS,
+    timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+    upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
     max_bytes: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
     spool_dir: str | os.PathLike[str] | None = None,
     sample: Mapping[str, int] | None = None,
     nan_warning: bool = True,
+    max_queue: int = _options.DEFAULT_MAX_QUEUE,
+    block_secs: float = _options.DEFAULT_BLOCK_SECS,
+    filename_suffix: str = "",
 ) -> RootLogger:
     """Continue a previous run: append to its file log and write into its run directory.
 
@@ -1116,6 +1100,9 @@ def restore(
         spool_dir: Where a remote run's segments wait for upload.
         sample: ``{tag pattern: N}`` for the TensorBoard handler, as ``setup`` takes it.
         nan_warning: The NaN/Inf sentinel, as ``setup`` takes it.
+        max_queue: Points queued for the writer thread before a logging call waits.
+        block_secs: How long a logging call waits for room in a full queue.
+        filename_suffix: Appended to the names of the event files this process creates.
 
     Returns:
         The active ``RootLogger``.
@@ -1143,15 +1130,7 @@ def restore(
         fmt=fmt,
         console=console,
         text_tag=text_tag,
-        writer=_writer_options(
-            flush_secs,
-            timeout_secs,
-            upload_secs,
-            max_bytes,
-            storage_options,
-            spool_dir,
-            nan_warning,
-        ),
+        writer=WriterOptions.pick(locals()),
         roots={"log_file": log_file},
         run_roots={"run_path": run_path},
         sample=sample,
@@ -1261,7 +1240,7 @@ def log_to_queue(queue: Any, level: int | str = logging.NOTSET) -> Any:
     global _active
     with _lock:
         _active = None
-        _run.set_active_logdir(None)
+        _registry.set_active_logdir(None)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

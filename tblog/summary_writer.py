@@ -17,9 +17,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, cast
 
-from tblog import _run
+from tblog import _options, _registry
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
+from tblog._options import WriterOptions
+from tblog._run import Run
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.writer import PathLike, RunWriter, claim_session, one_element, peer_step
 
@@ -68,6 +70,7 @@ class SummaryWriter(RunWriter):
         max_bytes: See ``RunWriter``.
         storage_options: See ``RunWriter``.
         spool_dir: See ``RunWriter``.
+        nan_warning: See ``RunWriter``.
 
     Raises:
         ValueError: A bad option (``purge_step``, ``flush_secs`` ...); the message names it.
@@ -80,17 +83,18 @@ class SummaryWriter(RunWriter):
         comment: str = "",
         purge_step: int | None = None,
         max_queue: int = 10,
-        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+        flush_secs: float = _options.DEFAULT_FLUSH_SECS,
         filename_suffix: str = "",
         write_to_disk: bool = True,
         *,
         logdir: PathLike | None = None,
-        block_secs: float = _run.DEFAULT_BLOCK_SECS,
-        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
-        upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+        block_secs: float = _options.DEFAULT_BLOCK_SECS,
+        timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
         max_bytes: int | None = None,
         storage_options: Mapping[str, Any] | None = None,
         spool_dir: PathLike | None = None,
+        nan_warning: bool = True,
     ) -> None:
         del max_queue  # tensorboardX's and torch's flush trigger; tblog writes every flush_secs
         for name, value in (("comment", comment), ("filename_suffix", filename_suffix)):
@@ -103,30 +107,18 @@ class SummaryWriter(RunWriter):
             msg = f"purge_step must be an int >= 0 or None, got {purge_step!r}"
             raise ValueError(msg) from None
         self._given = _choose_logdir(log_dir, logdir, comment)
-        options: dict[str, Any] = {
-            "flush_secs": flush_secs,
-            "block_secs": block_secs,
-            "timeout_secs": timeout_secs,
-            "upload_secs": upload_secs,
-            "max_bytes": max_bytes,
-            "storage_options": storage_options,
-            "spool_dir": spool_dir,
-        }
-        _run.check_options(**options)
-        if filename_suffix:
-            options["filename_suffix"] = filename_suffix
-        self._options = options
+        self._options = WriterOptions.pick(locals())
         self._null = not write_to_disk
         self._metadata: tuple[int | None, float | None] | None = None
         self._charted: dict[str, frozenset[str]] = {}  # add_scalars keys already in the layout
         self._tbx = None
         self._reopening = threading.Lock()
         if self._null:
-            self._hold(cast("_run.Run", _NullRun(_run.run_key(self._given))))
+            self._hold(cast("Run", _NullRun(_registry.run_key(self._given))))
         else:
             self._hold(self._open(purge))
 
-    def _open(self, purge_step: int | None) -> _run.Run:
+    def _open(self, purge_step: int | None) -> Run:
         """Acquire the run; with ``purge_step``, continue it as ``tblog.restore`` does."""
         first_events: list[Any] = []
         seeds: dict[str, int] = {}
@@ -134,14 +126,14 @@ class SummaryWriter(RunWriter):
             from tblog.root import resume_plan  # the one purge policy, shared with restore()
 
             first_events, seeds = resume_plan(self._given, purge_step)
-        run = _run.acquire(self._given, first_events=first_events, **self._options)
+        run = _registry.acquire(self._given, self._options, first_events=first_events)
         if run.refs > 1:  # already open in this process: the purge goes into its queue
             for build in first_events:
                 run.put_event(build)
         run.seed_steps(seeds)
         return run
 
-    def _live(self) -> _run.Run:
+    def _live(self) -> Run:
         """The run; after ``close()`` a call reopens this writer's share, as tensorboardX does."""
         run = self._run
         if run is None:
@@ -149,9 +141,9 @@ class SummaryWriter(RunWriter):
                 run = self._run
                 if run is None:
                     if self._null:
-                        run = cast("_run.Run", _NullRun(self._logdir))
+                        run = cast("Run", _NullRun(self._logdir))
                     else:
-                        run = _run.acquire(self._logdir, **self._options)
+                        run = _registry.acquire(self._logdir, self._options)
                     self._hold(run)
         return run
 
@@ -494,7 +486,7 @@ class SummaryWriter(RunWriter):
             self._add_hparams(hparam_dict, metric_dict, global_step, build)
             return
         sub = _sub_run(self._logdir, name or run_name or str(time.time()))
-        with RunWriter.sharing(_run.acquire(sub, **self._options)) as session:
+        with RunWriter.sharing(_registry.acquire(sub, self._options)) as session:
             session._add_hparams(hparam_dict, metric_dict, peer_step(global_step), build)
 
     def add_embedding(
@@ -608,8 +600,8 @@ def _choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: s
     given = log_dir if log_dir is not None else logdir
     if given is not None and os.fspath(given) != "":
         return os.fspath(given)
-    active = _run.active_logdir()
-    if not comment and active != _run.default_logdir():  # a tblog.setup() run is active
+    active = _registry.active_logdir()
+    if not comment and active != _registry.default_logdir():  # a tblog.setup() run is active
         return active
     return default_run_name(comment)
 
