@@ -15,9 +15,9 @@ from tblog._kinds import EVENT, FLUSH, SCALAR
 from tblog._nan import NanSentinel
 from tblog._options import WAIT_MAX as _WAIT_MAX
 from tblog._options import WriterOptions
+from tblog._purge import session_start
 from tblog._remote import RemoteSegments, is_url, join, open_store
 from tblog._report import Once, report
-from tblog._resume import session_start
 from tblog._sink import EventSink, LocalFile, records_in
 from tblog._step import STEP
 from tblog._values import MAX_STEP

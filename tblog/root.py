@@ -21,7 +21,7 @@ from tblog import _options, _registry
 from tblog._options import WriterOptions
 from tblog._remote import is_url, open_store
 from tblog._report import Once
-from tblog._resume import session_start
+from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
 from tblog._values import (
     MAX_STEP,
@@ -778,27 +778,21 @@ def _open_run(
 
     Returns a writer holding a share of the run, and the run itself (for its counters).
     """
-    first_events: list[Callable[[], Any]] = []
-    seeds: dict[str, int] = {}
+    plan: Plan = ([], {})
     if resume is None:
         resume = _Resume()
     if isinstance(run_path, str):  # a run in object storage: read what it holds, if anything
         try:
-            first_events, seeds = resume_plan(run_path, resume.purge_step, resume.counters)
+            plan = resume_plan(run_path, resume.purge_step, resume.counters)
         except (OSError, ValueError) as exc:
             if resume.purge_step is not None:
                 msg = f"run_path {run_path!r} cannot be read to resume it: {exc}"
                 raise SetupError(msg) from exc
     elif resume.purge_step is not None or resume.counters or run_path.exists():
-        first_events, seeds = resume_plan(run_path, resume.purge_step, resume.counters)
-    run = _registry.acquire(run_path, options.writer, first_events=first_events)
+        plan = resume_plan(run_path, resume.purge_step, resume.counters)
+    # A loop may log a step again below a restore's purge: that step is purged then.
+    run = open_resumed(run_path, options.writer, plan, purge_relogged=resume.purge_step is not None)
     try:
-        if run.refs > 1:  # already open in this process: the purge goes into its queue
-            for build in first_events:
-                run.put_event(build)
-        run.seed_steps(seeds)
-        if resume.purge_step is not None and first_events:
-            run.purge_below(seeds)  # a loop may log a step again: that step is purged then
         return RunWriter(run.key), run  # a share of the run just opened, with its options
     finally:
         _registry.release(run)
@@ -810,35 +804,6 @@ def _has_console(root: logging.Logger) -> bool:
         type(h) is logging.StreamHandler and getattr(h, "stream", None) in (sys.stderr, sys.stdout)
         for h in root.handlers
     )
-
-
-def resume_plan(
-    run_path: RunPath, purge_step: int | None, counters: Mapping[str, int] | None = None
-) -> tuple[list[Callable[[], Any]], dict[str, int]]:
-    """Return the first events and per-tag step counters that continue an existing run.
-
-    Without ``purge_step`` every tag continues after its last step (so no reader sees a step go
-    back). With it, the new event file starts with two ``SessionLog.START`` events at that step:
-    TensorBoard's Python loader ignores the first START of a run and purges every point at or
-    after the step on the next. Tags then count on from ``purge_step``, so their steps go back
-    there, which is what makes the Rust loader drop each re-logged tag's stale points.
-
-    The run as read back decides a tag's counter; ``counters`` (a checkpoint's, see
-    ``RootLogger.state_dict``) fill in the tags it does not show: points lost in a crash before
-    they reached the disk, or a run that cannot be read back from here.
-    """
-    from tblog._reader import last_steps
-
-    steps = last_steps(run_path)
-    known = {tag: step + 1 for tag, step in steps.items()}
-    for tag, next_step in (counters or {}).items():
-        known.setdefault(tag, next_step)
-    if purge_step is None:
-        return [], known
-    # Tags already past purge_step go back to it; the others continue after their last step,
-    # so no old point is shadowed (the Rust loader keeps only the last point of a step).
-    seeds = {tag: min(next_step, purge_step) for tag, next_step in known.items()}
-    return [session_start(purge_step), session_start(purge_step)], seeds
 
 
 def setup(

@@ -21,6 +21,7 @@ from tblog import _options, _registry
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
+from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.writer import PathLike, RunWriter, claim_session, one_element, peer_step
@@ -120,18 +121,8 @@ class SummaryWriter(RunWriter):
 
     def _open(self, purge_step: int | None) -> Run:
         """Acquire the run; with ``purge_step``, continue it as ``tblog.restore`` does."""
-        first_events: list[Any] = []
-        seeds: dict[str, int] = {}
-        if purge_step is not None:
-            from tblog.root import resume_plan  # the one purge policy, shared with restore()
-
-            first_events, seeds = resume_plan(self._given, purge_step)
-        run = _registry.acquire(self._given, self._options, first_events=first_events)
-        if run.refs > 1:  # already open in this process: the purge goes into its queue
-            for build in first_events:
-                run.put_event(build)
-        run.seed_steps(seeds)
-        return run
+        plan: Plan = ([], {}) if purge_step is None else resume_plan(self._given, purge_step)
+        return open_resumed(self._given, self._options, plan, purge_relogged=False)
 
     def _live(self) -> Run:
         """The run; after ``close()`` a call reopens this writer's share, as tensorboardX does."""
