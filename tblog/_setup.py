@@ -194,7 +194,8 @@ def _open_run(
 ) -> tuple[RunWriter, Run]:
     """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked.
 
-    Returns a writer holding a share of the run, and the run itself (for its counters).
+    Returns a writer holding the one share of the run this acquires, and the run itself (for
+    its counters).
     """
     plan: Plan = ([], {})
     if resume is None:
@@ -210,10 +211,7 @@ def _open_run(
         plan = resume_plan(run_path, resume.purge_step, resume.counters)
     # A loop may log a step again below a restore's purge: that step is purged then.
     run = open_resumed(run_path, options.writer, plan, purge_relogged=resume.purge_step is not None)
-    try:
-        return RunWriter(run.key), run  # a share of the run just opened, with its options
-    finally:
-        _registry.release(run)
+    return RunWriter.sharing(run), run  # the writer owns the share the opener acquired
 
 
 def _has_console(root: logging.Logger) -> bool:
