@@ -171,8 +171,11 @@ def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
     return runs
 
 
-def _read(reader: _reader.RunReader) -> _reader.RunReader:
+def _read(reader: _reader.RunReader, command: str | None = None) -> _reader.RunReader:
     """Read what was added to a run since the last call.
+
+    With ``command``, each damaged file (a bad CRC: read up to there, as TensorBoard reads it)
+    is named once on stderr as ``tblog <command>: <file>: ...``.
 
     Raises:
         CommandError: A file cannot be read, or holds a record that is not an Event.
@@ -181,6 +184,9 @@ def _read(reader: _reader.RunReader) -> _reader.RunReader:
 
     try:
         reader.update()
+        if command is not None:
+            for line in reader.damaged.values():
+                print(f"tblog {command}: {line}", file=sys.stderr)
     except (_reader.NotAnEventError, ValueError) as exc:  # a file that is no (whole) event file
         raise CommandError(str(exc)) from exc
     except OSError as exc:
@@ -296,7 +302,7 @@ def cmd_summary(args: argparse.Namespace, out: IO[str]) -> int:
     for root in args.run_dirs:
         try:
             for name, reader in _runs(root):
-                _summarize(_label(root, name), _read(reader), out)
+                _summarize(_label(root, name), _read(reader, "summary"), out)
         except CommandError as exc:  # noqa: PERF203 - one line per bad RUN_DIR, then the next
             print(f"tblog summary: {exc}", file=sys.stderr)
             status = 1
@@ -310,7 +316,7 @@ def _columns(
     import numpy as np
 
     for name, reader in runs:
-        scalars = _read(reader).scalars()
+        scalars = _read(reader, "export").scalars()
         rank = np.argsort(np.argsort(np.array(scalars.tags, dtype=object), kind="stable"))
         codes = rank.astype(np.int64)[scalars.tag] if len(scalars.tag) else scalars.tag
         order = np.argsort(codes, kind="stable")
@@ -496,6 +502,7 @@ class _Watch:
                     frame.append(f"  error: {exc}")
                     self.problems += 1
                     continue
+                frame.extend(f"  damaged: {line}" for line in reader.damaged.values())
                 frame.extend(self._run_lines(reader))
         return frame
 
