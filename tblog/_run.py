@@ -13,8 +13,7 @@ from typing import Any, ClassVar
 from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
 from tblog._kinds import EVENT, FLUSH, SCALAR
 from tblog._nan import NanSentinel
-from tblog._options import WAIT_MAX as _WAIT_MAX
-from tblog._options import WriterOptions
+from tblog._options import WAIT_MAX, WriterOptions
 from tblog._purge import session_start
 from tblog._remote import RemoteSegments, is_url, join, open_store
 from tblog._report import Once, report
@@ -322,7 +321,7 @@ class Run:
         """
         limit = self.timeout_secs if timeout is None else timeout
         if self.closed:  # another thread may still be closing: its close is this flush's
-            return self.dropped if self._closed_done.wait(min(limit, _WAIT_MAX)) else None
+            return self.dropped if self._closed_done.wait(min(limit, WAIT_MAX)) else None
         if self._stuck_at is not None and self._stuck_at == self._progress:
             return None  # an earlier flush timed out and the writer has not moved since
         thread = self._thread
@@ -365,7 +364,7 @@ class Run:
         try:
             thread = self._thread
             if thread is not None and thread is not threading.current_thread():
-                thread.join(min(timeout, _WAIT_MAX))
+                thread.join(min(timeout, WAIT_MAX))
                 if thread.is_alive():
                     left = sum(1 for item in self._queue if item[0] != FLUSH)
                     report(
