@@ -22,7 +22,6 @@ _registry_lock = threading.Lock()
 # Per-tag step counters of each run directory; they outlive a closed Run, so a run reopened in
 # this process (dictConfig run again, a notebook cell re-run) continues its counted steps.
 _counters: dict[str, dict[str, int]] = {}
-_layouts: dict[str, dict[str, dict[str, list[Any]]]] = {}  # each run's Custom Scalars layout
 _exit_hook_installed = False
 _early_exit_hook_installed = False
 _exit_deadline: float | None = None  # the monotonic time every wait at exit ends by
@@ -82,8 +81,7 @@ def acquire(
         run = _registry.get(key)
         if run is None or (run.closed and not run.late):
             counters = _counters.setdefault(key, {})
-            layout = _layouts.setdefault(key, {})
-            run = Run(key, options or WriterOptions(), counters, first_events, layout)
+            run = Run(key, options or WriterOptions(), counters, first_events)
             _registry[key] = run
             if not _exit_hook_installed:
                 # Registered after logging's own hook, so it runs before logging.shutdown().
@@ -240,7 +238,6 @@ def _after_fork_in_child() -> None:
         # child makes again (a dictConfig run in the child): it never writes the parent's run.
         run.key = _forked[parent] = run.logdir
         _counters[run.key] = _counters[parent]  # the dict the run counts in
-        _layouts[run.key] = run.custom_scalars
         _registry[run.key] = run
 
 

@@ -56,7 +56,6 @@ class Run:
         options: WriterOptions,
         counters: dict[str, int],
         first_events: Iterable[Any] = (),
-        custom_scalars: dict[str, dict[str, list[Any]]] | None = None,
     ) -> None:
         """Open the run's sink and start its writer thread.
 
@@ -65,7 +64,6 @@ class Run:
             options: The run's writer options (checked when they were made).
             counters: The per-tag step counters the run counts in (they outlive the run).
             first_events: Event builders the first event file starts with (a resume's purge).
-            custom_scalars: The run's Custom Scalars layout so far (it outlives the run).
         """
         store = open_store(logdir, options.storage_options) if is_url(logdir) else None
         self.key = logdir  # the registry key: the directory as first opened in this process
@@ -84,9 +82,6 @@ class Run:
         self._lock = threading.Lock()
         self._thread_lock = threading.Lock()
         self._next = counters
-        # {category: {title: [kind, tags]}}: TensorBoard shows only a run's latest layout, so
-        # every write of it carries all charts of the run so far.
-        self.custom_scalars = {} if custom_scalars is None else custom_scalars
         self._queue: deque[Any] = deque()
         self._wake = threading.Event()
         self._stopping = False

@@ -38,7 +38,9 @@ from tblog.writer import PathLike, RunWriter, claim_session, one_element, peer_s
 SCALARS_CATEGORY = "add_scalars"
 _LAYOUT_TAG = "custom_scalars__config__"  # the tag TensorBoard's custom_scalars plugin reads
 
-# Merges of the runs' Custom Scalars layouts (``Run.custom_scalars``) reach the queue in order.
+# The Custom Scalars layout of each run directory, {category: {title: [kind, tags]}}: TensorBoard
+# shows only a run's latest layout, so every write carries all charts of the run so far.
+_layouts: dict[str, dict[str, dict[str, list[Any]]]] = {}
 _layouts_lock = threading.RLock()
 
 
@@ -541,7 +543,7 @@ class SummaryWriter(RunWriter):
     def _chart(self, main_tag: str, keys: list[str]) -> None:
         """Put a Multiline chart of ``main_tag``'s series in the layout (exact-match regexes)."""
         with _layouts_lock:
-            charts = self._live().custom_scalars.get(SCALARS_CATEGORY, {})
+            charts = _layouts.get(self._logdir, {}).get(SCALARS_CATEGORY, {})
             regexes = list(charts.get(main_tag, ["Multiline", []])[1])
             new = [exact(f"{main_tag}/{key}") for key in keys]
             regexes += [regex for regex in dict.fromkeys(new) if regex not in regexes]
@@ -553,7 +555,7 @@ class SummaryWriter(RunWriter):
         added = check_layout(layout)
         run = self._live()
         with _layouts_lock:
-            merged = copy.deepcopy(run.custom_scalars)
+            merged = copy.deepcopy(_layouts.get(self._logdir, {}))
             for category, charts in added.items():
                 merged.setdefault(category, {}).update(charts)
             from tensorboardX.summary import custom_scalars
@@ -561,8 +563,7 @@ class SummaryWriter(RunWriter):
             summary = custom_scalars(merged)
             if self._null:
                 return
-            run.custom_scalars.clear()
-            run.custom_scalars.update(merged)
+            _layouts[self._logdir] = merged
             # Under the lock: layouts reach the queue in the order they were merged.
             run.put(SUMMARY, _LAYOUT_TAG, constant(summary), None, None, counted=True)
 
@@ -634,7 +635,6 @@ class _NullRun:
 
     def __init__(self, logdir: str) -> None:
         self.logdir = self.key = logdir
-        self.custom_scalars: dict[str, dict[str, list[Any]]] = {}
 
     def put_scalar(self, tag: str, value: float, step: int, walltime: float) -> None:
         """Keep nothing."""

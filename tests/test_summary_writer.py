@@ -230,24 +230,6 @@ def test_layouts_of_several_main_tags_and_the_users_own_are_merged(logdir: Path)
     assert ["loss/test"] == lines["loss/test$"]
 
 
-def test_the_layout_is_the_runs_across_writers_and_a_reopened_run(logdir: Path) -> None:
-    """Two writers of a run, then one after the run closed: the latest layout holds every chart."""
-    first = tblog.SummaryWriter(logdir)
-    second = tblog.SummaryWriter(logdir)
-    first.add_scalars("loss", {"train": 1.0}, 0)
-    second.add_scalars("acc", {"train": 0.5}, 0)
-    first.close()
-    second.close()  # the run closes
-    third = tblog.SummaryWriter(logdir)  # reopens it in the same process
-    third.add_custom_scalars_multilinechart(["lr"], category="optim", title="lr")
-    third.close()
-    layout, _ = _custom_scalars(logdir)
-    assert {
-        "add_scalars": {"loss": ["loss/train$"], "acc": ["acc/train$"]},
-        "optim": {"lr": ["lr"]},
-    } == layout
-
-
 def test_constructor_takes_both_peers_arguments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
