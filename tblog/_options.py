@@ -26,7 +26,8 @@ class WriterOptions:
     option, so a door validates before it starts a thread or opens a file.
 
     Raises:
-        ValueError: An option is not a number in its range, or a suffix holds a separator.
+        ValueError: An option is not a number in its range, or a suffix holds a separator, a
+            control character or ``? #``.
         TypeError: ``storage_options`` is not a mapping, ``spool_dir`` not a path,
             ``filename_suffix`` not a str, or ``nan_warning`` not a bool.
     """
@@ -60,7 +61,8 @@ class WriterOptions:
     ``<tmp>/tblog-spool``)."""
 
     filename_suffix: str = ""
-    """Appended to the names of the event files (segments) this process creates."""
+    """Appended to the names of the event files (segments) this process creates: printable
+    characters other than path separators and ``? #``."""
 
     nan_warning: bool = True
     """The NaN/Inf sentinel: one WARNING through the ``tblog.nan`` logger when a scalar tag
@@ -106,8 +108,12 @@ def _check_types(options: WriterOptions) -> None:
     if not isinstance(suffix, str):
         msg = f"filename_suffix must be a str, got {type(suffix).__name__}"
         raise TypeError(msg)
-    if "/" in suffix or os.sep in suffix:
-        msg = f"filename_suffix must not hold a path separator, got {suffix!r}"
+    odd = [c for c in suffix if c in "/\\?#" or c == os.sep or not c.isprintable()]
+    if odd:
+        msg = (
+            f"filename_suffix must not hold a path separator, a control character, or "
+            f"? # (which URLs and stores treat specially), got {suffix!r}"
+        )
         raise ValueError(msg)
     if not isinstance(options.nan_warning, bool):
         msg = f"nan_warning must be True or False, got {options.nan_warning!r}"

@@ -415,7 +415,10 @@ class Run:
                 stopping = self._stopping
                 self._drain()
                 self._progress += 1  # the writer moves (a stuck one hangs inside a write)
-                self._sink.check()
+                try:
+                    self._sink.check()
+                except Exception as exc:  # noqa: BLE001 - a sink fault must not stop the writer
+                    self._sink_failed(exc)
                 if stopping and not self._queue:
                     break
         except BaseException as exc:  # noqa: BLE001 - the thread must release its waiters
@@ -457,7 +460,11 @@ class Run:
                     self._write(chunks, count)
                     chunks, count = [], 0
                     marker = payloads[i]
-                    marker.synced = self._sink.sync()
+                    try:
+                        marker.synced = self._sink.sync()
+                    except Exception as exc:  # noqa: BLE001 - the flush fails, the writer goes on
+                        self._sink_failed(exc)
+                        marker.synced = _unsynced
                     marker.written = True
                     marker.dropped = self.dropped
                     marker.done.set()
@@ -516,12 +523,24 @@ class Run:
             f"{type(exc).__name__}: {exc}",
         )
 
+    def _sink_failed(self, exc: Exception) -> None:
+        """Count and report (once per kind) a fault the sink raised instead of handling it."""
+        self._errors += 1
+        self.warn_once(
+            f"sink:{type(exc).__name__}",
+            f"writing to {self.logdir} failed: {type(exc).__name__}: {exc}",
+        )
+
     def _write(self, chunks: list[bytes], count: int) -> None:
         """Write framed records holding ``count`` points in one go (or count them dropped)."""
         if not chunks:
             return
         data = b"".join(chunks)
-        done = self._sink.write(data)
+        try:
+            done = self._sink.write(data)
+        except Exception as exc:  # noqa: BLE001 - a sink fault costs this write, not the writer
+            self._sink_failed(exc)
+            done = 0
         if done == len(data):
             self.written += count
         else:  # a fault part way: what reached a file is written, the rest dropped
@@ -553,6 +572,11 @@ class Run:
         self._thread = None  # started by the child's first point or flush
         self._crowded_at = 0
         self._stopping = False
+
+
+def _unsynced(_deadline: float) -> bool:
+    """The wait of a flush whose sync failed: it fails at once."""
+    return False
 
 
 class _LateQueue(deque[Any]):
