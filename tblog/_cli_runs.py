@@ -79,23 +79,42 @@ def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
-    """Read PATH into the table the options ask for; also give its metric columns."""
-    from tblog import _hparams_read, _reader
-    from tblog.cli import CommandError, _os_problem, _runs
+def _load(path: str) -> tuple[Any, Any]:
+    """Return pandas and the sweep at ``path``, after the checks (and words) of the other commands.
 
-    if not _reader.is_url(args.path):
-        _runs(args.path)  # the checks (and words) of the other commands for a local path
+    Raises:
+        CommandError: What the other commands refuse (a URL's scheme, package, credentials,
+            endpoint; a missing or wrong local path), or the read fails.
+    """
+    from tblog import _hparams_read, _reader
+    from tblog.cli import CommandError, _check_url, _os_problem, _runs, _store_problem
+
+    remote = _reader.is_url(path)
+    if remote:  # the bounded check of the other commands: scheme, package, credentials, endpoint
+        _check_url(path, missing_ok=False)
+    else:
+        _runs(path)
     try:
-        pd = _hparams_read._pandas()
-        sweep = _hparams_read.load(args.path)
+        return _hparams_read._pandas(), _hparams_read.load(path)
     except FileNotFoundError as exc:
-        msg = f"{args.path}: no such file or directory"
+        msg = f"{path}: no such file or directory"
         raise CommandError(msg) from exc
     except (ModuleNotFoundError, _reader.NotAnEventError) as exc:
         raise CommandError(str(exc)) from exc
-    except OSError as exc:
-        raise CommandError(_os_problem(exc)) from exc
+    except Exception as exc:  # a store's own error types while reading a URL: report them
+        if remote:
+            raise CommandError(_store_problem(path, exc)) from exc
+        if isinstance(exc, OSError):
+            raise CommandError(_os_problem(exc)) from exc
+        raise
+
+
+def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """Read PATH into the table the options ask for; also give its metric columns."""
+    from tblog import _hparams_read
+    from tblog.cli import CommandError
+
+    pd, sweep = _load(args.path)
     if not sweep.runs:
         msg = f"no event files found under {args.path}"
         raise CommandError(msg)
@@ -106,6 +125,12 @@ def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
             metrics = sorted({tag for _, tag in sweep.series})
     if metrics is None:
         metrics = [sweep.metric_name(group, tag) for group, tag in sweep.metrics]
+    for name in args.metric or ():  # asked for by name: a column of '-' would hide a typo
+        if all(sweep.series_of(session.run, name) is None for session in sweep.sessions):
+            tags = sorted({tag for _, tag in sweep.series})
+            shown = ", ".join(tags[:10]) + (", ..." if len(tags) > 10 else "")
+            msg = f"--metric {name}: no run has that scalar tag (tags: {shown or 'none'})"
+            raise CommandError(msg)
     df = _hparams_read.table(pd, sweep, metrics, args.agg)
     if args.sort:
         column = args.sort.removeprefix("-")
@@ -255,13 +280,18 @@ def _emit(output: str | None, out: IO[str], write: Callable[[IO[str]], Any]) -> 
 
 
 def _write_file(output: str, write: Callable[[str], Any]) -> None:
-    """Write ``output`` through a temporary file beside it, renamed into place when complete."""
+    """Write ``output`` through a temporary file beside it, renamed into place when complete.
+
+    A symbolic link is written through: the temporary file goes beside the link's target and
+    is renamed onto it, so the link stays a link.
+    """
     from tblog.cli import CommandError
 
-    directory = os.path.dirname(os.path.abspath(output))
+    target = os.path.realpath(output) if os.path.islink(output) else output
+    directory = os.path.dirname(os.path.abspath(target))
     try:
         handle, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(output)}.", suffix=".tmp"
+            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
         )
     except OSError as exc:
         msg = f"{output}: {exc.strerror or exc}"
@@ -269,7 +299,7 @@ def _write_file(output: str, write: Callable[[str], Any]) -> None:
     os.close(handle)
     try:
         write(temporary)
-        os.replace(temporary, output)
+        os.replace(temporary, target)
     except OSError as exc:
         msg = f"{output}: {exc.strerror or exc}"
         raise CommandError(msg) from exc

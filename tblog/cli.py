@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import csv
 import datetime
+import io
 import itertools
 import json
 import math
@@ -85,8 +86,34 @@ def _check_url(url: str, *, missing_ok: bool) -> None:
         if not missing_ok:
             msg = f"{url}: no such file or directory"
             raise CommandError(msg) from exc
+        _check_bucket(url, fs, path)
     except Exception as exc:  # a store's own error types (botocore's, aiohttp's, ...): report
         raise CommandError(_store_problem(url, exc)) from exc
+
+
+#: Schemes whose first path component is a bucket (container) that tblog never creates.
+_BUCKET_SCHEMES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss"})
+
+
+def _check_bucket(url: str, fs: Any, path: str) -> None:
+    """A run still to be written is fine, but not in a bucket that does not exist.
+
+    Its uploads would fail for good while the points wait in the spool: say so now, once.
+
+    Raises:
+        CommandError: ``url``'s bucket does not exist.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    bucket = path.strip("/").split("/", 1)[0]
+    if scheme not in _BUCKET_SCHEMES or not bucket:
+        return
+    try:
+        fs.info(bucket)
+    except FileNotFoundError as exc:
+        msg = f"{url}: no such bucket: {bucket}"
+        raise CommandError(msg) from exc
+    except Exception:  # noqa: BLE001, S110 - e.g. may write the prefix but not see the bucket
+        pass
 
 
 def sparkline(values: Sequence[float], width: int = 24) -> str:
@@ -140,6 +167,33 @@ def _check_local(root: str, *, missing_ok: bool) -> None:
         if not missing_ok:
             msg = f"{root}: no such file or directory"
             raise CommandError(msg)
+    problem = _unreadable(root)
+    if problem is not None:
+        raise CommandError(problem)
+
+
+def _unreadable(root: str, *, below: bool = False) -> str | None:
+    """``path: Permission denied`` if ``root`` (with ``below``: a directory in it) is unreadable.
+
+    The reader skips a directory it cannot list, as TensorBoard does; said nowhere, a run
+    directory without read permission would look like one without event files.
+    """
+    try:
+        if os.path.isdir(root):
+            os.listdir(root)
+        elif os.path.isfile(root):
+            open(root, "rb").close()  # only whether it opens
+    except PermissionError as exc:
+        return _os_problem(exc)
+    if below and os.path.isdir(root):
+        denied: list[OSError] = []
+        for _ in os.walk(root, onerror=denied.append, followlinks=True):
+            if denied:
+                break
+        for error in denied:
+            if isinstance(error, PermissionError):
+                return _os_problem(error)
+    return None
 
 
 def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
@@ -166,7 +220,8 @@ def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
             raise
         raise CommandError(_store_problem(root, exc)) from exc
     if not runs:
-        msg = f"no event files found under {root}"
+        problem = None if _reader.is_url(root) else _unreadable(root, below=True)
+        msg = problem or f"no event files found under {root}"
         raise CommandError(msg)
     return runs
 
@@ -243,7 +298,7 @@ def _tag_rows(scalars: _reader.Scalars) -> list[tuple[str, ...]]:
             (
                 tag,
                 str(len(steps)),
-                f"{steps[0]}..{steps[-1]}",
+                f"{steps.min()}..{steps.max()}",  # written order need not be step order
                 _number(float(values[-1])),
                 _number(float(low)),
                 _number(float(high)),
@@ -393,8 +448,11 @@ def _output(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
 
     A failed export leaves ``path`` as it was (and no temporary file); a file that is replaced
     keeps its permission bits. A ``path`` that is no regular file (a device, a FIFO) is written
-    into directly: renaming over it would remove it.
+    into directly: renaming over it would remove it. A symbolic link is written through: the
+    temporary file goes beside the link's target and is renamed onto it, the link stays.
     """
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
         with open(path, "wb" if binary else "w", encoding=None if binary else "utf-8") as direct:
             yield direct
@@ -530,6 +588,13 @@ def _one_line(text: str) -> str:
     return " ".join(body.splitlines())
 
 
+def _reader_runs(root: str) -> list[tuple[str, str]]:
+    """The runs the reader finds below a local ``root`` (none for a missing one)."""
+    from tblog import _reader
+
+    return _reader.find_runs(root) if os.path.exists(root) else []
+
+
 def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
     """Show the runs' tags (last/min/max, points, a sparkline) and newest text, refreshing.
 
@@ -541,6 +606,9 @@ def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
             _check_url(path, missing_ok=True)
         else:
             _check_local(path, missing_ok=True)
+            problem = _unreadable(path, below=True)
+            if problem is not None and not _reader_runs(path):  # it would wait for ever
+                raise CommandError(problem)
     watch = _Watch(args.paths, args.lines)
     terminal = out.isatty()
     limit = 1 if args.once else args.max_refreshes
@@ -746,12 +814,36 @@ def _replay_problem(log: str, logdir: str, tally: _Tally) -> str | None:
             f"the points did not all reach {logdir}: {tally.spooled} segments wait in the "
             "local spool (the reason is reported above); push them with tblog upload"
         )
-    if tally.lines and tally.not_json == tally.lines:
+    if tally.not_json == tally.lines:  # every line, or no line at all (an empty input)
         return (
             f"{log}: no line is a JSON object (a JSON-lines log has one per line); "
             "nothing was written"
         )
     return None
+
+
+#: Seconds a replay into object storage waits for its uploads without any progress.
+_UPLOAD_PATIENCE = 10.0
+
+
+def _wait_for_writes(writer: Any, *, remote: bool) -> None:
+    """Wait for a replay's points: a slow disk as long as it takes, a store while it moves.
+
+    A replay is a batch job, so a local run waits for every point. A remote run's points are
+    written to the spool, then uploaded; a store that refuses them (a bucket removed, access
+    denied) would make an unbounded wait hang, so the wait ends after ``_UPLOAD_PATIENCE``
+    seconds in which nothing was written or uploaded (the spool's segments stay, to
+    ``tblog upload`` later, and the replay says so).
+    """
+    if not remote:
+        writer.flush(timeout=math.inf)
+        return
+    seen = None
+    while not writer.flush(timeout=_UPLOAD_PATIENCE):
+        now = (writer.stats.written, writer.stats.spooled, writer.stats.dropped)
+        if now == seen:
+            return
+        seen = now
 
 
 def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
@@ -763,8 +855,12 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     from tblog.writer import RunWriter
 
     try:
-        size = os.path.getsize(args.log)
-        source = open(args.log, encoding="utf-8", errors="replace")  # noqa: SIM115
+        if args.log == "-":  # standard input, as the usage says
+            size = 0
+            source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        else:
+            size = os.path.getsize(args.log)
+            source = open(args.log, encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as exc:
         raise CommandError(_os_problem(exc)) from exc
     with source:
@@ -781,7 +877,7 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         # A replay is a batch job: wait for the writer rather than drop points on a slow disk.
         with RunWriter(args.logdir, block_secs=math.inf) as writer:
             tally = _replay_lines(source, writer, progress)
-            writer.flush(timeout=math.inf)  # a batch job: wait for a slow disk, then count
+            _wait_for_writes(writer, remote=_is_url(args.logdir))
             tally.written = writer.stats.written
             tally.spooled = writer.stats.spooled  # segments the store did not take (yet)
             progress.finish()
@@ -976,7 +1072,7 @@ def build_parser() -> argparse.ArgumentParser:
         "counted and reported with their line numbers; they never stop the replay. The exit "
         "status is 1 when points could not be written.",
     )
-    replay.add_argument("log", metavar="LOG.jsonl")
+    replay.add_argument("log", metavar="LOG.jsonl", help="the log to replay (-: standard input)")
     replay.add_argument("--logdir", required=True, help="the run directory to write")
     replay.add_argument(
         "--progress",
