@@ -26,8 +26,8 @@ import time
 READERS = {
     "tblog.read_scalars": """
 import numpy, pandas, tblog
-from tblog import _reader
-_reader._event_class()
+from tblog import _read
+_read.event_class()
 def read(path):
     return tblog.read_scalars(path)
 """,

@@ -40,8 +40,8 @@ BUCKET = "sweep"
 READERS = {
     "tblog": """
 import numpy, pandas, tblog
-from tblog import _reader, _hparams_read
-_reader._event_class(); _hparams_read._plugin_data_class()
+from tblog import _read, _hparams_read
+_read.event_class(); _hparams_read._plugin_data_class()
 def read(path):
     table = tblog.read_hparams(path, progress=False)
     scalars = tblog.read_scalars(path)
@@ -49,15 +49,15 @@ def read(path):
 """,
     "tblog.read_hparams (table only)": """
 import numpy, pandas, tblog
-from tblog import _reader, _hparams_read
-_reader._event_class(); _hparams_read._plugin_data_class()
+from tblog import _read, _hparams_read
+_read.event_class(); _hparams_read._plugin_data_class()
 def read(path):
     return len(tblog.read_hparams(path, progress=False)), 0
 """,
     "tblog.read_scalars (scalars only)": """
 import numpy, pandas, tblog
-from tblog import _reader
-_reader._event_class()
+from tblog import _read
+_read.event_class()
 def read(path):
     return 0, len(tblog.read_scalars(path))
 """,

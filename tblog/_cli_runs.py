@@ -87,9 +87,10 @@ def _load(path: str) -> tuple[Any, Any]:
             endpoint; a missing or wrong local path), or the read fails.
     """
     from tblog import _hparams_read, _reader
+    from tblog._location import is_url
     from tblog.cli import CommandError, _check_url, _os_problem, _runs, _store_problem
 
-    remote = _reader.is_url(path)
+    remote = is_url(path)
     if remote:  # the bounded check of the other commands: scheme, package, credentials, endpoint
         _check_url(path, missing_ok=False)
     else:

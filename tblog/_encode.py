@@ -13,26 +13,14 @@ from typing import Any
 from crc32c import crc32c
 
 from tblog._kinds import EVENT, HISTOGRAM, LOG, SUMMARY, TEXT
+from tblog._record import MASK_DELTA, frame, frame_header
+from tblog._record import masked_crc as masked_crc  # noqa: PLC0414 - the facade's import
 
-_U64 = struct.Struct("<Q").pack
 _U32 = struct.Struct("<I").pack
-_MASK_DELTA = 0xA282EAD8
 _FLOAT32_MAX = 3.4028234663852886e38
 
 FILE_VERSION = "brain.Event:2"
 _BACKTICKS = re.compile("`+")
-
-
-def masked_crc(data: bytes) -> int:
-    """Return the masked CRC32C that TFRecord framing stores after the length and the data."""
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def frame(data: bytes) -> bytes:
-    """Frame one serialized Event as a TFRecord: length, its CRC, the data, the data's CRC."""
-    header = _U64(len(data))
-    return header + _U32(masked_crc(header)) + data + _U32(masked_crc(data))
 
 
 def varint(n: int) -> bytes:
@@ -58,12 +46,6 @@ def _scalar_tail(tag: str) -> bytes:
     value_len = len(value_head) + 4
     summary_len = 1 + len(varint(value_len)) + value_len
     return b"\x2a" + varint(summary_len) + b"\x0a" + varint(value_len) + value_head
-
-
-def _framed_header(size: int) -> bytes:
-    """The length and length-CRC that frame a record of ``size`` bytes."""
-    header = _U64(size)
-    return header + _U32(masked_crc(header))
 
 
 def _clamp_f32(value: Any) -> float:
@@ -94,7 +76,7 @@ class ScalarEncoder:
         # wall_time (key 0x09, double), step (key 0x10, varint), the rest, simple_value (float)
         step_format = "B" * width if width <= 4 else f"{width}s"
         packer = struct.Struct(f"<BdB{step_format}{len(rest)}sf")
-        entry = (packer.pack, _framed_header(packer.size), rest)
+        entry = (packer.pack, frame_header(packer.size), rest)
         entries[width] = entry
         return entry
 
@@ -134,7 +116,7 @@ class ScalarEncoder:
                 raise
             return self.encode(tag, clamped, step, walltime)
         crc = crc32c(data)
-        return header + data + _U32((((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
+        return header + data + _U32((((crc >> 15) | (crc << 17)) + MASK_DELTA) & 0xFFFFFFFF)
 
 
 class BatchScalarEncoder:
@@ -219,7 +201,7 @@ class BatchScalarEncoder:
                     ("crc", "<u4"),
                 ]
             )
-            layout = self._layouts[key] = (dtype, _framed_header(size), rest)
+            layout = self._layouts[key] = (dtype, frame_header(size), rest)
         return layout
 
     def _run(self, tag: str, width: int, steps: Any, walls: Any, values: Any) -> bytes:
@@ -243,7 +225,7 @@ class BatchScalarEncoder:
             [crc32c(view[o : o + data_size]) for o in range(12, len(view), record_size)],
             dtype=np.uint64,
         )
-        records["crc"] = (((crcs >> np.uint64(15)) | (crcs << np.uint64(17))) + _MASK_DELTA) & (
+        records["crc"] = (((crcs >> np.uint64(15)) | (crcs << np.uint64(17))) + MASK_DELTA) & (
             0xFFFFFFFF
         )
         return bytes(records.tobytes())

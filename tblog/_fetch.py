@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from tblog import _reader
+from tblog import _read
+from tblog._location import is_event_file
 
 #: Seconds a read may take before its progress shows.
 PROGRESS_AFTER = 1.0
@@ -23,7 +24,7 @@ _BATCH_FILES = 256  # files fetched per fs.cat call (fsspec runs them concurrent
 _BATCH_BYTES = 256 << 20  # bytes held in memory at most per batch (one larger file is fine)
 
 
-class FetchedSource(_reader.Source):
+class FetchedSource(_read.Source):
     """A Source whose listing and file contents were fetched ahead, in bulk.
 
     Files not fetched (or fetched with an error) are opened through fsspec as usual, so the
@@ -94,12 +95,12 @@ class Progress:
 
 def read_runs(
     path: str | os.PathLike[str], want: Sequence[str], progress: bool | None = None
-) -> Iterator[tuple[str, _reader.RunReader]]:
+) -> Iterator[tuple[str, _read.RunReader]]:
     """Yield (run name, reader with everything read) for every run at ``path``, in name order.
 
     Args:
         path: A run directory, a root of runs, an event file, or an fsspec URL of one.
-        want: What the readers keep (``_reader.SCALARS``, ...).
+        want: What the readers keep (``_read.SCALARS``, ...).
         progress: Progress on stderr (see ``Progress``).
 
     Raises:
@@ -108,9 +109,9 @@ def read_runs(
         OSError: An event file cannot be read.
         NotAnEventError: A record that passes its CRC checks is no Event.
     """
-    source, root = _reader.Source.for_path(path)
+    source, root = _read.Source.for_path(path)
     if source.fs is None:
-        _, runs = _reader.open_runs(path, want)
+        _, runs = _read.open_runs(path, want)
         shown = Progress(len(runs), progress)
         for done, (name, reader) in enumerate(runs, 1):
             reader.update()
@@ -123,12 +124,12 @@ def read_runs(
 
 def _read_remote(
     fs: Any, root: str, path: str, want: Sequence[str], progress: bool | None
-) -> Iterator[tuple[str, _reader.RunReader]]:
+) -> Iterator[tuple[str, _read.RunReader]]:
     """The runs below ``root`` in a filesystem: one listing, then batches fetched at once."""
     if fs.isfile(root):
         source = FetchedSource(fs, {})
         source.fetch([root])
-        reader = _reader.RunReader(source, root, want, single_file=True)
+        reader = _read.RunReader(source, root, want, single_file=True)
         reader.update()
         yield ".", reader
         return
@@ -142,7 +143,7 @@ def _read_remote(
         paths = [f for _, _, files in batch for f in files]
         source.fetch(paths)
         for name, directory, _ in batch:
-            reader = _reader.RunReader(source, directory, want)
+            reader = _read.RunReader(source, directory, want)
             reader.update()
             done += 1
             yield name, reader
@@ -160,7 +161,7 @@ def _listing(fs: Any, root: str) -> tuple[list[tuple[str, str, list[str]]], dict
         if info.get("type", "file") != "file":
             continue
         directory, _, base = name.rpartition("/")
-        if _reader.is_event_file(base):
+        if is_event_file(base):
             by_dir.setdefault(directory, []).append(name)
             sizes[name] = int(info.get("size") or 0)
     runs = []

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tblog import _reader
+    from tblog import _read
 
 PLUGIN = "hparams"
 EXPERIMENT = "_hparams_/experiment"
@@ -87,12 +87,12 @@ def load(path: str | os.PathLike[str], progress: bool | None = None) -> Sweep:
         OSError: An event file cannot be read.
         ValueError: A record passes its CRC checks but is no TensorBoard event.
     """
-    from tblog import _fetch, _reader
+    from tblog import _fetch, _read
 
     series: dict[tuple[str, str], Any] = {}
     contents: dict[str, dict[str, bytes]] = {}
     runs: list[str] = []
-    for name, reader in _fetch.read_runs(path, [_reader.SCALARS], progress):
+    for name, reader in _fetch.read_runs(path, [_read.SCALARS], progress):
         runs.append(name)
         series.update(((name, tag), values) for tag, values in _by_tag(reader.scalars()))
         tags = [t for t, (_, p) in reader.state.plugins.items() if p == PLUGIN]
@@ -178,7 +178,7 @@ def _hparam_column(pd: Any, values: list[Any]) -> Any:
     return pd.Series(values, dtype=object)
 
 
-def _by_tag(scalars: _reader.Scalars) -> list[tuple[str, Any]]:
+def _by_tag(scalars: _read.Scalars) -> list[tuple[str, Any]]:
     """Each tag's values, in the order they were written."""
     import numpy as np
 
@@ -195,14 +195,14 @@ def _by_tag(scalars: _reader.Scalars) -> list[tuple[str, Any]]:
     ]
 
 
-def _plugin_contents(reader: _reader.RunReader, tags: set[str]) -> dict[str, bytes]:
+def _plugin_contents(reader: _read.RunReader, tags: set[str]) -> dict[str, bytes]:
     """The first plugin content of each of ``tags`` in the run (TensorBoard keeps the first).
 
     Only files holding HParams summaries are scanned, and only until every tag is found.
     """
-    from tblog import _reader
+    from tblog import _read
 
-    event_class = _reader.event_class()  # the reader's Event message
+    event_class = _read.event_class()  # the reader's Event message
     found: dict[str, bytes] = {}
     source = reader.source
     files = source.event_files(reader.path) or [reader.path]  # none: a run of one file
@@ -210,7 +210,7 @@ def _plugin_contents(reader: _reader.RunReader, tags: set[str]) -> dict[str, byt
         with source.open(path) as file:
             if _MARKER not in file.read():
                 continue
-        for data in _reader.source_records(source, path):  # the reader's framing
+        for data in _read.source_records(source, path):  # the reader's framing
             if _MARKER not in data:
                 continue
             for value in event_class.FromString(data).summary.value:

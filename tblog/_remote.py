@@ -15,8 +15,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tblog._location import EVENT_PREFIX, event_file_name
+from tblog._location import is_url as is_url  # noqa: PLC0414 - the engine's and facade's import
+from tblog._location import join as join  # noqa: PLC0414 - also the engine's import
+from tblog._location import local_path as local_path  # noqa: PLC0414 - the engine's import
+from tblog._location import open_store as open_store  # noqa: PLC0414 - also the facade's import
+from tblog._record import fitting, whole_records
 from tblog._report import report
-from tblog._sink import EVENT_PREFIX, create_event_file, event_file_name, fitting
+from tblog._sink import create_event_file
 
 DEFAULT_REMOTE_MAX_BYTES = 64 * 2**20  # one PUT each (s3fs sends up to 100 MiB in one)
 TARGET_FILE = "target"  # in a spool directory: the URL its segments belong to
@@ -24,56 +30,6 @@ LOCK_FILE = "lock"  # in a spool directory: locked by the process that uploads i
 STORE_NAME_PREFIX = "store-name."  # in a spool: the store name chosen for segment <rest>
 
 _spool_seq = itertools.count(1)
-
-
-def is_url(path: str) -> bool:
-    """True for ``scheme://...`` other than ``file://`` (a local path in URL form)."""
-    head, sep, _ = path.partition("://")
-    return (
-        bool(sep) and head.lower() != "file" and re.fullmatch(r"[a-zA-Z][\w+.-]*", head) is not None
-    )
-
-
-def local_path(path: str) -> str:
-    """``file:///x`` as ``/x``; any other path as it is."""
-    return path[len("file://") :] if path.lower().startswith("file://") else path
-
-
-def join(url: str, name: str) -> str:
-    """``url/name`` with exactly one slash between them."""
-    return f"{url.rstrip('/')}/{name}"
-
-
-def open_store(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
-    """Return the fsspec filesystem of ``url`` and the path in it; nothing is read or written.
-
-    Credentials and endpoints come from the environment (``AWS_ENDPOINT_URL``, ...) or from
-    ``storage_options``, as fsspec and the store's own package read them.
-
-    Raises:
-        ModuleNotFoundError: fsspec, or the store's package (``s3fs``, ``gcsfs``, ...), is missing.
-        ValueError: fsspec knows no filesystem for the URL's scheme.
-    """
-    scheme = url.split("://", 1)[0].lower()
-    try:
-        import fsspec
-    except ModuleNotFoundError as exc:
-        msg = f'{url}: remote runs need fsspec: pip install "tblog[remote]"'
-        raise ModuleNotFoundError(msg, name="fsspec") from exc
-    from fsspec.registry import known_implementations
-
-    known = known_implementations.get(scheme)
-    try:
-        fsspec.get_filesystem_class(scheme)
-    except ValueError as exc:
-        msg = f"{url}: fsspec knows no filesystem for {scheme}:// (a typo in the URL?)"
-        raise ValueError(msg) from exc
-    except ImportError as exc:
-        hint = (known or {}).get("err") or f"the package for {scheme}:// is not installed"
-        msg = f"{url}: {hint}"
-        raise ModuleNotFoundError(msg, name=getattr(exc, "name", None)) from exc
-    fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
-    return fs, path
 
 
 def default_spool_root() -> str:
@@ -304,26 +260,6 @@ def remove_segment(local: str) -> None:
     spool, own = os.path.split(local)
     with contextlib.suppress(FileNotFoundError):
         os.remove(os.path.join(spool, STORE_NAME_PREFIX + own))
-
-
-def whole_records(data: bytes) -> int:
-    """The length of the longest prefix of ``data`` made of whole, CRC-checked records."""
-    from tblog._encode import masked_crc
-
-    offset = 0
-    while offset + 12 <= len(data):
-        header = data[offset : offset + 8]
-        if masked_crc(header) != int.from_bytes(data[offset + 8 : offset + 12], "little"):
-            break
-        size = int.from_bytes(header, "little")
-        end = offset + 12 + size + 4
-        if end > len(data):
-            break
-        body = data[offset + 12 : offset + 12 + size]
-        if masked_crc(body) != int.from_bytes(data[end - 4 : end], "little"):
-            break
-        offset = end
-    return offset
 
 
 def _nothing_to_wait_for(deadline: float) -> bool:

@@ -3,125 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable
 from typing import Protocol
 
+from tblog._location import event_file_name, newest_event_file
+from tblog._record import fitting
+from tblog._record import records_in as records_in  # noqa: PLC0414 - the engine's import
 from tblog._report import report
-
-EVENT_PREFIX = "events.out.tfevents."
-
-_file_seq = 0  # a process-wide sequence in event file names: two files never share a name
-_seq_lock = threading.Lock()  # the writer and uploader threads both take names
-
-
-def event_file_name(newest: str, exists: Callable[[str], bool], suffix: str = "") -> str:
-    """Return a new event file name that sorts after ``newest`` (TensorBoard reads by name).
-
-    The one naming rule of local event files and remote segments:
-    ``events.out.tfevents.<seconds, 10 digits>.<host>.<pid>.<n><suffix>``. The seconds are the
-    clock's, but never less than those of ``newest``, and one more when that name would still
-    not sort after it. So a name sorts after every earlier one and keeps its length whatever the
-    clock does (stepped back, or another host's clock ahead: the stamp follows the later one).
-
-    After a name no clock of ours sorts after (no 10-digit stamp: ``events.out.tfevents.zzz``,
-    an 11-digit stamp), names take a short prefix that sorts after it, chosen once:
-    ``events.out.tfevents.<prefix>.<seconds>.<host>.<pid>.<n><suffix>``; later names keep that
-    prefix and follow the same rule, so they stay bounded too.
-
-    Args:
-        newest: The greatest event file name already there ("" for none).
-        exists: Tells whether a name is taken.
-        suffix: Appended to the name (``SummaryWriter(filename_suffix=...)``).
-    """
-    global _file_seq
-    host = socket.gethostname()
-    pid = os.getpid()
-    prefix, floor = _family_of(newest)
-    stamp = min(int(time.time()), 10**10 - 1)  # ten digits, even on a clock past 2286
-    if floor is not None:
-        stamp = max(stamp, floor)
-    for _ in range(1000):
-        with _seq_lock:
-            _file_seq += 1
-            seq = _file_seq
-        name = f"{EVENT_PREFIX}{prefix}{stamp:010d}.{host}.{pid}.{seq}{suffix}"
-        if name <= newest:
-            if floor is None or floor + 1 >= 10**10:
-                prefix, floor = _prefix_after(newest[len(EVENT_PREFIX) :]), None
-                continue
-            stamp = max(stamp, floor + 1)  # the same second as newest, which sorts after ours
-            continue
-        if not exists(name):
-            return name
-    msg = f"no free event file name after {newest!r}"
-    raise OSError(errno.EEXIST, msg)
-
-
-_MAX_PREFIX = 16  # the longest prefix chosen to sort after a foreign name
-
-
-def _family_of(newest: str) -> tuple[str, int | None]:
-    """The prefix (with its dot) and the seconds of ``newest`` if it follows our rule."""
-    floor = stamp_of(newest)
-    if floor is not None or not newest.startswith(EVENT_PREFIX):
-        return "", floor
-    head, _, rest = newest[len(EVENT_PREFIX) :].partition(".")
-    stamp = rest.split(".", 1)[0]
-    if 0 < len(head) <= _MAX_PREFIX and len(stamp) == 10 and stamp.isdigit():
-        return f"{head}.", int(stamp)  # a name made after a foreign one: the same prefix
-    return "", None
-
-
-def _prefix_after(tail: str) -> str:
-    """A short prefix (with its dot) that sorts after ``tail``: its head up to a "z" or past."""
-    for i, char in enumerate(tail[:_MAX_PREFIX]):
-        if char < "z":
-            return f"{tail[:i]}z."
-    if len(tail) < _MAX_PREFIX:
-        return f"{tail}z."
-    last = ord(tail[_MAX_PREFIX - 1]) + 1
-    while not chr(last).isprintable():  # DEL and the C1 controls: no name holds those
-        last += 1
-    return f"{tail[: _MAX_PREFIX - 1]}{chr(last)}."
-
-
-def stamp_of(name: str) -> int | None:
-    """The seconds field of an event file name, or None when it has none."""
-    if not name.startswith(EVENT_PREFIX):
-        return None
-    head = name[len(EVENT_PREFIX) :].split(".", 1)[0]
-    return int(head) if head.isdigit() and len(head) <= 10 else None
-
-
-def fitting(data: bytes | memoryview, room: int) -> int:
-    """The length of the longest run of whole records at the start of ``data`` within ``room``.
-
-    When not even the first record fits, the first record's length: a record larger than a
-    file's size cap goes alone into a file of its own (records are never split).
-    """
-    offset = 0
-    while offset < len(data):
-        end = offset + 16 + int.from_bytes(data[offset : offset + 8], "little")
-        if end > room:
-            break
-        offset = end
-    if offset == 0 and len(data):
-        offset = 16 + int.from_bytes(data[:8], "little")
-    return offset
-
-
-def records_in(data: bytes | memoryview, end: int) -> int:
-    """The number of whole records in ``data[:end]`` (``end`` on a record boundary)."""
-    count = offset = 0
-    while offset + 16 <= end:
-        offset += 16 + int.from_bytes(data[offset : offset + 8], "little")
-        count += 1
-    return count
 
 
 def create_event_file(path: str, header: bytes) -> int:
@@ -315,7 +204,7 @@ class LocalFile:
         try:
             os.makedirs(self.logdir, exist_ok=True)
             names = os.listdir(self.logdir)
-            newest = max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
+            newest = newest_event_file(names)
             taken = set(names)
             name = event_file_name(newest, taken.__contains__, self._suffix)
             path = os.path.join(self.logdir, name)

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from tblog._location import child, is_event_file, is_url
+
 if TYPE_CHECKING:
     from tblog import _reader
     from tblog.writer import RunWriter
@@ -73,7 +75,7 @@ def _check_url(url: str, *, missing_ok: bool) -> None:
             credentials, an endpoint that does not answer; or nothing at ``url`` when
             ``missing_ok`` is false.
     """
-    from tblog._remote import open_store
+    from tblog._location import open_store
 
     scheme = url.split("://", 1)[0].lower()
     try:
@@ -141,9 +143,7 @@ def _number(value: float) -> str:
 
 def _same_file(output: str, source: str) -> bool:
     """True if ``output`` is ``source`` or one of the event files below it (local paths)."""
-    from tblog import _reader
-
-    if _reader.is_url(source) or not os.path.exists(output):
+    if is_url(source) or not os.path.exists(output):
         return False
     target = os.path.realpath(output)
     root = os.path.realpath(source)
@@ -157,7 +157,7 @@ def _check_local(root: str, *, missing_ok: bool) -> None:
         CommandError: ``root`` is a file that is no event file, something else that is no
             directory, or (unless ``missing_ok``) missing.
     """
-    if os.path.isfile(root) and "tfevents" not in os.path.basename(root):
+    if os.path.isfile(root) and not is_event_file(os.path.basename(root)):
         msg = f"{root}: a file, not a run directory or event file"
         raise CommandError(msg)
     if not os.path.isfile(root) and not os.path.isdir(root):
@@ -204,7 +204,7 @@ def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
     """
     from tblog import _reader
 
-    if _reader.is_url(root):
+    if is_url(root):
         _check_url(root, missing_ok=False)
     else:
         _check_local(root, missing_ok=False)
@@ -216,11 +216,11 @@ def _runs(root: str) -> list[tuple[str, _reader.RunReader]]:
     except ModuleNotFoundError as exc:
         raise CommandError(str(exc)) from exc
     except Exception as exc:  # a store's own error types while listing a URL: report them
-        if not _reader.is_url(root):
+        if not is_url(root):
             raise
         raise CommandError(_store_problem(root, exc)) from exc
     if not runs:
-        problem = None if _reader.is_url(root) else _unreadable(root, below=True)
+        problem = None if is_url(root) else _unreadable(root, below=True)
         msg = problem or f"no event files found under {root}"
         raise CommandError(msg)
     return runs
@@ -338,13 +338,7 @@ def _summarize(label: str, reader: _reader.RunReader, out: IO[str]) -> None:
 def _label(root: str, name: str) -> str:
     if name == ".":
         return root
-    return f"{root.rstrip('/')}/{name}" if _is_url(root) else os.path.join(root, name)
-
-
-def _is_url(path: str) -> bool:
-    from tblog import _reader
-
-    return _reader.is_url(path)
+    return child(root, name)
 
 
 def cmd_summary(args: argparse.Namespace, out: IO[str]) -> int:
@@ -543,7 +537,7 @@ class _Watch:
                 self.problems += 1
                 continue
             except Exception as exc:  # a store's own error types (an outage): show, go on
-                if not _reader.is_url(root):
+                if not is_url(root):
                     raise
                 frame.append(f"{_store_problem(root, exc)} (retrying)")
                 self.problems += 1
@@ -602,7 +596,7 @@ def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
     plain text. Ctrl-C ends the watch (exit status 0).
     """
     for path in args.paths:  # refuse what summary and export refuse; a missing run may come
-        if _is_url(path):
+        if is_url(path):
             _check_url(path, missing_ok=True)
         else:
             _check_local(path, missing_ok=True)
@@ -864,7 +858,7 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     except OSError as exc:
         raise CommandError(_os_problem(exc)) from exc
     with source:
-        if _is_url(args.logdir):
+        if is_url(args.logdir):
             _check_url(args.logdir, missing_ok=True)
         else:
             _make_dir(args.logdir)
@@ -877,7 +871,7 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         # A replay is a batch job: wait for the writer rather than drop points on a slow disk.
         with RunWriter(args.logdir, block_secs=math.inf) as writer:
             tally = _replay_lines(source, writer, progress)
-            _wait_for_writes(writer, remote=_is_url(args.logdir))
+            _wait_for_writes(writer, remote=is_url(args.logdir))
             tally.written = writer.stats.written
             tally.spooled = writer.stats.spooled  # segments the store did not take (yet)
             progress.finish()

@@ -23,7 +23,7 @@ from tblog._hparams_read import read_hparams as read_hparams  # noqa: PLC0414 - 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tblog import _reader
+    from tblog import _read
 
 PathArg = str | os.PathLike[str]
 Tags = str | Sequence[str] | None
@@ -38,7 +38,7 @@ class DamagedEventFileWarning(UserWarning):
     """
 
 
-def _warn_damaged(reader: _reader.RunReader, stacklevel: int) -> None:
+def _warn_damaged(reader: _read.RunReader, stacklevel: int) -> None:
     """Warn about each damaged file of a run, pointing at the caller ``stacklevel`` frames up."""
     for message in reader.damaged.values():
         warnings.warn(message, DamagedEventFileWarning, stacklevel=stacklevel + 1)
@@ -73,11 +73,11 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
     pd = _pandas()
     import numpy as np
 
-    from tblog import _reader
+    from tblog import _read
 
-    keep = _reader.tag_filter(tags)
-    _, runs = _reader.open_runs(path, [_reader.SCALARS])
-    found: list[tuple[str, _reader.Scalars]] = []
+    keep = _read.tag_filter(tags)
+    _, runs = _read.open_runs(path, [_read.SCALARS])
+    found: list[tuple[str, _read.Scalars]] = []
     runs.reverse()
     while runs:  # each run's reader is let go once its points are out (memory)
         name, reader = runs.pop()
@@ -152,9 +152,9 @@ def read_text(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.Data
         DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
     pd = _pandas()
-    from tblog import _reader
+    from tblog import _read
 
-    rows = _rows(path, tags, raw, _reader.TEXT)
+    rows = _rows(path, tags, raw, _read.TEXT)
     return _frame(pd, rows, ["value"], {"value": "str"})
 
 
@@ -185,9 +185,9 @@ def read_histograms(path: PathArg, tags: Tags = None, *, raw: bool = False) -> p
         DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
     pd = _pandas()
-    from tblog import _reader
+    from tblog import _read
 
-    rows = _rows(path, tags, raw, _reader.HISTOGRAMS)
+    rows = _rows(path, tags, raw, _read.HISTOGRAMS)
     numbers = ["min", "max", "num", "sum", "sum_squares"]
     dtypes = dict.fromkeys(numbers, "float64") | {"limits": "object", "counts": "object"}
     return _frame(pd, rows, [*numbers, "limits", "counts"], dtypes)
@@ -195,15 +195,15 @@ def read_histograms(path: PathArg, tags: Tags = None, *, raw: bool = False) -> p
 
 def _rows(path: PathArg, tags: Tags, raw: bool, kind: str) -> dict[str, list[Any]]:
     """The text or histogram points of every run at ``path`` as columns of lists."""
-    from tblog import _reader
+    from tblog import _read
 
-    keep = _reader.tag_filter(tags)
-    _, runs = _reader.open_runs(path, [kind])
+    keep = _read.tag_filter(tags)
+    _, runs = _read.open_runs(path, [kind])
     columns: dict[str, list[Any]] = {}
     for name, reader in runs:
         reader.update()
         _warn_damaged(reader, stacklevel=3)
-        points = reader.texts(raw=raw) if kind == _reader.TEXT else reader.histograms(raw=raw)
+        points = reader.texts(raw=raw) if kind == _read.TEXT else reader.histograms(raw=raw)
         fields = {f: getattr(points, f) for f in points.__dataclass_fields__}
         chosen = [i for i, tag in enumerate(fields["tag"]) if keep(tag)]
         if not raw:

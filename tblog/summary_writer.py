@@ -240,7 +240,7 @@ class SummaryWriter(RunWriter):
         Raises:
             NotImplementedError: The run is in object storage.
         """
-        from tblog import _reader
+        from tblog import _read as _reader
         from tblog._remote import is_url
 
         if is_url(self._logdir):

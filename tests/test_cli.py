@@ -406,7 +406,7 @@ def test_summary_of_an_event_file_with_a_record_that_is_no_event(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A CRC-valid record that does not parse as an Event: one line naming the file, exit 1."""
-    from tblog._encode import masked_crc
+    from tblog._record import masked_crc
 
     data = b"\xff\xff\xff\xff"
     length = struct.pack("<Q", len(data))

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from tbread import read_run
 from tensorboardX.proto import event_pb2
 
-from tblog._encode import BatchScalarEncoder, ScalarEncoder, code_block, masked_crc
+from tblog._encode import BatchScalarEncoder, ScalarEncoder, code_block
+from tblog._record import masked_crc
 
 steps = st.integers(min_value=0, max_value=2**63 - 1)
 values = st.one_of(
@@ -93,7 +94,7 @@ def test_tensorboard_reads_batch_encoded_records(tmp_path: Path) -> None:
     values_ = tuple(i / 10 for i in range(1000))
     chunks = encoder.encode(tags_, values_, steps_, (1.7e9,) * 1000)
     header = event_pb2.Event(wall_time=1.7e9, file_version="brain.Event:2").SerializeToString()
-    from tblog._encode import frame
+    from tblog._record import frame
 
     (tmp_path / "events.out.tfevents.1700000000.host.1.1").write_bytes(
         frame(header) + b"".join(chunks)

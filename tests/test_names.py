@@ -18,18 +18,18 @@ from s3fixtures import (
 from tbread import event_files, read_run
 
 import tblog
-from tblog import _sink
+from tblog import _location
 from tblog._encode import ProtoEncoder
 
 _REMOTE = all(importlib.util.find_spec(m) for m in ("fsspec", "moto", "s3fs", "boto3"))
 # Names no clock of ours produces: no stamp, a stamp past 2286 (11 digits), bytes above "z".
 FOREIGN = [
-    f"{_sink.EVENT_PREFIX}zzz",
-    f"{_sink.EVENT_PREFIX}99999999999.host.1.1",
-    f"{_sink.EVENT_PREFIX}~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
-    f"{_sink.EVENT_PREFIX}zzz.9999999999.host.1.1",
+    f"{_location.EVENT_PREFIX}zzz",
+    f"{_location.EVENT_PREFIX}99999999999.host.1.1",
+    f"{_location.EVENT_PREFIX}~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+    f"{_location.EVENT_PREFIX}zzz.9999999999.host.1.1",
 ]
-LONGEST = len(_sink.EVENT_PREFIX) + 96  # far below any file system's 255
+LONGEST = len(_location.EVENT_PREFIX) + 96  # far below any file system's 255
 
 
 @pytest.mark.parametrize("foreign", FOREIGN)
@@ -55,7 +55,7 @@ def test_local_names_stay_bounded_on_an_11_digit_clock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A clock past 2286 (or stepped there): names keep their length from file to file."""
-    monkeypatch.setattr(_sink, "time", types.SimpleNamespace(time=lambda: time.time() + 2e10))
+    monkeypatch.setattr(_location, "time", types.SimpleNamespace(time=lambda: time.time() + 2e10))
     with tblog.RunWriter(tmp_path / "run", max_bytes=1024) as writer:
         for step in range(300):
             writer.add_scalar("x", float(step), step)
@@ -72,7 +72,7 @@ def test_segment_names_stay_bounded_after_a_foreign_name(
     import boto3
 
     monkeypatch.setenv("TBLOG_SPOOL", str(tmp_path / "spool"))
-    foreign = f"{_sink.EVENT_PREFIX}zzz"
+    foreign = f"{_location.EVENT_PREFIX}zzz"
     client = boto3.client("s3", endpoint_url=s3.server_url)
     client.put_object(
         Bucket=s3.bucket, Key=f"runs/foreign/{foreign}", Body=ProtoEncoder().file_version()

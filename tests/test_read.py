@@ -18,8 +18,11 @@ import pytest
 from tbread import event_files, read_run
 
 import tblog
-from tblog import _reader
-from tblog._encode import ScalarEncoder, frame, masked_crc
+from tblog import _read
+from tblog._encode import ScalarEncoder
+from tblog._read import file as read_file
+from tblog._read import framing
+from tblog._record import frame, masked_crc
 
 pd = pytest.importorskip("pandas")
 
@@ -439,7 +442,7 @@ def test_a_torn_tail_is_read_once_completed(tmp_path: Path) -> None:
     head = frame(b"\x09" + struct.pack("<d", 1.0) + b"\x1a\x0dbrain.Event:2")
     records = [encoder.encode("x", float(s), s, 10.0 + s) for s in range(3)]
     path.write_bytes(head + records[0] + records[1][:10])
-    reader = _reader.RunReader(_reader.Source(), str(tmp_path))
+    reader = _read.RunReader(_read.Source(), str(tmp_path))
     reader.update()
     assert [0] == reader.scalars().step.tolist()
     with path.open("ab") as file:
@@ -456,7 +459,7 @@ def test_many_tags_layouts_and_chunks_match_tensorboard(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Interleaved and irregular tags, step varints of 1-3 bytes, records across chunk edges."""
-    monkeypatch.setattr(_reader, "_CHUNK", 1 << 12)
+    monkeypatch.setattr(read_file, "CHUNK", 1 << 12)
     from tensorboardX import SummaryWriter
 
     rng = np.random.default_rng(1)
@@ -527,7 +530,7 @@ def test_an_event_file_path_is_one_run(tmp_path: Path) -> None:
 def test_last_steps_sees_every_kind_of_tag(tmp_path: Path) -> None:
     """Restore's per-tag steps: scalars, text and histograms, purges ignored."""
     _tensorboardx_run(tmp_path)
-    steps = _reader.last_steps(tmp_path)
+    steps = _read.last_steps(tmp_path)
     assert {"loss": 39, "odd": 6, "sparse": 35, "notes/text_summary": 5, "weights": 2} == {
         t: steps[t] for t in ("loss", "odd", "sparse", "notes/text_summary", "weights")
     }
@@ -549,7 +552,7 @@ def test_crc_helpers_agree_with_the_writer() -> None:
     masked = np.array([masked_crc(d) for d in data], dtype=np.uint32)
     from crc32c import crc32c
 
-    assert [crc32c(d) for d in data] == _reader._unmask(masked).tolist()
+    assert [crc32c(d) for d in data] == framing.unmask(masked).tolist()
 
 
 def test_shutil_copy_of_a_run_reads_the_same(tmp_path: Path) -> None:

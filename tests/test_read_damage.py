@@ -14,8 +14,8 @@ from s3fixtures import S3Bucket, s3_fixture, s3_server_fixture  # noqa: F401
 from test_read import _assert_like_tensorboard, _ours, _tb_runs, _tb_scalars
 
 import tblog
-from tblog import _reader
-from tblog._encode import frame, masked_crc
+from tblog import _read
+from tblog._record import frame, masked_crc
 
 pd = pytest.importorskip("pandas")
 
@@ -124,7 +124,7 @@ def test_iter_records_never_reads_past_the_file(tmp_path: Path) -> None:
     head = struct.pack("<Q", 1 << 62)
     path = tmp_path / "events.out.tfevents.1.host"
     path.write_bytes(frame(b"ok") + head + struct.pack("<I", masked_crc(head)) + b"x" * 10)
-    assert [b"ok"] == list(_reader.iter_records(path))
+    assert [b"ok"] == list(_read.iter_records(path))
 
 
 # ---- 12: runs reached through directory symlinks ------------------------------------------------
@@ -289,7 +289,7 @@ def test_a_run_reader_lists_an_s3_run_afresh_on_every_update(s3: S3Bucket) -> No
     pytest.importorskip("s3fs")
     key = "w/events.out.tfevents.{}.host"
     _put(s3, key.format(1_000_000_001), _events(_scalar_events("x", range(10))))
-    ((name, reader),) = _reader.open_runs(s3.url("w"), [_reader.SCALARS])[1]
+    ((name, reader),) = _read.open_runs(s3.url("w"), [_read.SCALARS])[1]
     reader.update()
     assert 10 == len(reader.scalars().step)
     _put(s3, key.format(1_000_000_002), _events(_scalar_events("x", range(10, 20))))
@@ -344,7 +344,7 @@ def test_a_run_reader_lists_damaged_files(tmp_path: Path) -> None:
     """RunReader.damaged maps each damaged file to the reason (what the CLI prints)."""
     path = tmp_path / "events.out.tfevents.1.host"
     path.write_bytes(b"\x00" * 64)
-    ((_, reader),) = _reader.open_runs(tmp_path, [_reader.SCALARS])[1]
+    ((_, reader),) = _read.open_runs(tmp_path, [_read.SCALARS])[1]
     reader.update()
     assert [str(path)] == list(reader.damaged)
     assert "length CRC" in reader.damaged[str(path)]
@@ -356,7 +356,7 @@ def test_a_rewritten_s3_event_file_is_read_to_its_new_end(s3: S3Bucket) -> None:
     key = "f/events.out.tfevents.1000000001.host"
     _put(s3, key, _events(_scalar_events("x", range(10))))
     tblog.read_scalars(s3.url("f"))  # a listing of the run that holds it, now cached
-    ((_, reader),) = _reader.open_runs(s3.url(key), [_reader.SCALARS])[1]
+    ((_, reader),) = _read.open_runs(s3.url(key), [_read.SCALARS])[1]
     reader.update()
     assert 10 == len(reader.scalars().step)
     _put(s3, key, _events(_scalar_events("x", range(20))))

@@ -16,7 +16,7 @@ from s3fixtures import (
 )
 
 import tblog
-from tblog import _remote, _sink, cli
+from tblog import _location, _remote, cli
 
 pytestmark = pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in ("fsspec", "moto", "s3fs", "boto3")),
@@ -46,7 +46,7 @@ def _put_fast_host_file(s3: S3Bucket, run: str) -> str:
 
     from tblog._encode import ProtoEncoder
 
-    name = f"{_sink.EVENT_PREFIX}{int(time.time()) + 1000}.fasthost"
+    name = f"{_location.EVENT_PREFIX}{int(time.time()) + 1000}.fasthost"
     client = boto3.client("s3", endpoint_url=s3.server_url)
     client.put_object(Bucket=s3.bucket, Key=f"{run}/{name}", Body=ProtoEncoder().file_version())
     return name
@@ -148,7 +148,7 @@ def test_a_segment_put_before_a_kill_is_not_put_twice(s3: S3Bucket, spool: Path)
     url = s3.url("runs/twice")
     _spool_of_two_segments(s3, url)
     (directory,) = spool.iterdir()
-    first = min(p for p in directory.iterdir() if p.name.startswith(_sink.EVENT_PREFIX))
+    first = min(p for p in directory.iterdir() if p.name.startswith(_location.EVENT_PREFIX))
     import boto3
 
     client = boto3.client("s3", endpoint_url=s3.server_url)
@@ -166,7 +166,7 @@ def test_a_segment_put_before_a_kill_is_not_put_twice_without_listing(
     url = s3.url("runs/twice-nolist")
     _spool_of_two_segments(s3, url)
     (directory,) = spool.iterdir()
-    first = min(p for p in directory.iterdir() if p.name.startswith(_sink.EVENT_PREFIX))
+    first = min(p for p in directory.iterdir() if p.name.startswith(_location.EVENT_PREFIX))
     import boto3
 
     client = boto3.client("s3", endpoint_url=s3.server_url)

@@ -25,7 +25,7 @@ from s3fixtures import (
 from tbread import event_files, read_run
 
 import tblog
-from tblog import _remote, _sink, cli
+from tblog import _location, _remote, _sink, cli
 
 pytestmark = pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in ("fsspec", "moto", "s3fs", "boto3")),
@@ -70,7 +70,7 @@ def _released(root: Path) -> bool:
 
 def _fast_clock(monkeypatch: pytest.MonkeyPatch, offset: float) -> None:
     """Shift the clock that names event files by ``offset`` seconds."""
-    monkeypatch.setattr(_sink, "time", types.SimpleNamespace(time=lambda: time.time() + offset))
+    monkeypatch.setattr(_location, "time", types.SimpleNamespace(time=lambda: time.time() + offset))
 
 
 # ---- 1: a live process's spool ----------------------------------------------------------------
@@ -233,7 +233,7 @@ def _fast_host_file(tmp_path: Path) -> tuple[str, bytes]:
         for step in range(200):
             writer.add_scalar("x", float(step), step)
     (path,) = event_files(tmp_path / "fast")
-    name = f"{_sink.EVENT_PREFIX}{int(time.time()) + 86_400}.fasthost.1.1"
+    name = f"{_location.EVENT_PREFIX}{int(time.time()) + 86_400}.fasthost.1.1"
     return name, Path(path).read_bytes()
 
 
