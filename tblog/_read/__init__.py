@@ -9,8 +9,8 @@ says.
 Reading is done in large chunks; in each chunk the record boundaries are found by speculating
 that record lengths repeat (one length, or a short cycle of lengths, as writers produce) and
 checking the guess for many records at once, so Python touches a record only where the pattern
-breaks. Data CRCs are checked in bulk (CRC32C is affine: the XOR of equal-length records has the
-XOR of their CRCs, up to a constant), and the common scalar layouts (``simple_value`` as tblog,
+breaks. Data CRCs are checked in bulk, each record's own (a table-driven CRC32C over all the
+records of one length at once, in numpy), and the common scalar layouts (``simple_value`` as tblog,
 tensorboardX and torch write it; float and double scalar tensors as TensorFlow writes them) are
 decoded with numpy from one template per layout. Everything else goes through protobuf.
 

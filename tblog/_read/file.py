@@ -6,11 +6,10 @@ import os
 from typing import IO, Any
 
 import numpy as np
-from crc32c import crc32c
 from numpy.lib.stride_tricks import as_strided
 
 from tblog._read.events import event_class, parse_event
-from tblog._read.framing import Framer, Frames, fill, position, unmask
+from tblog._read.framing import Framer, Frames, fill, position, row_crcs, unmask
 from tblog._read.points import HISTOGRAMS, TEXT, Chunk, Control, RunState
 from tblog._read.sources import Source
 from tblog._read.templates import Template, factorize, make_template, matches, tag_keys
@@ -141,19 +140,12 @@ class FileReader:
         one_by_one: list[tuple[int, int, int]],
     ) -> int | None:
         bad: int | None = None
-        for length, rows, recs, footer in blocks:
+        for _, rows, recs, footer in blocks:  # every record's own CRC, as TensorBoard checks
             crcs = unmask(np.ascontiguousarray(footer).view("<u4").ravel())
-            folded = np.bitwise_xor.reduce(rows, axis=0)
-            got = crc32c(folded.tobytes())
-            if len(recs) % 2 == 0:
-                got ^= crc32c(bytes(length))
-            if got == int(np.bitwise_xor.reduce(crcs)):
-                continue
-            for i in range(len(recs)):  # find the culprit
-                if crc32c(rows[i].tobytes()) != int(crcs[i]):
-                    rec = int(recs[i])
-                    bad = rec if bad is None else min(bad, rec)
-                    break
+            wrong = np.flatnonzero(row_crcs(rows) != crcs)
+            if len(wrong):
+                rec = int(recs[wrong[0]])
+                bad = rec if bad is None else min(bad, rec)
         for pos, length, rec in one_by_one:
             if bad is not None and rec >= bad:
                 continue

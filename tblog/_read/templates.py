@@ -142,7 +142,7 @@ def _unit_shape(shape: bytes) -> bool:
             return False
         length, i = _varint(shape, i + 1)
         dim = shape[i : i + length]
-        if dim not in (b"\x08\x01", b""):
+        if dim != b"\x08\x01":  # a dimension of size 1 (an empty one has size 0)
             return False
         i += length
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,10 @@ def version_of(text: str) -> float:
     except ValueError:
         return -1.0
 
+
+#: The largest tensor built from one value repeated: the reader needs scalars and histogram
+#: tensors (rows of 3), and a declared shape must never make it allocate more than that.
+_MAX_FILLED = 3 * 1024
 
 _DT_HALF = 19
 # number dtypes TensorBoard's loader turns into values (tensor_util.make_ndarray):
@@ -41,7 +46,9 @@ _NUMBER_TENSORS: dict[int, tuple[str | None, str]] = {
 def tensor_array(tensor: Any) -> Any:
     """A numeric TensorProto as a float64 array, or None if it is not numeric."""
     shape = [d.size for d in tensor.tensor_shape.dim]
-    count = int(np.prod(shape)) if shape else 1
+    if any(size < 0 for size in shape):
+        return None  # an unknown dimension: no values TensorBoard can show
+    count = math.prod(shape)  # Python ints: a hostile shape cannot overflow
     found = _NUMBER_TENSORS.get(tensor.dtype)
     if found is None:
         return None
@@ -56,7 +63,7 @@ def tensor_array(tensor: Any) -> Any:
         array = np.array(tensor.half_val, dtype=np.uint16).view(np.float16).astype(np.float64)
     else:
         array = np.array(getattr(tensor, name), dtype=np.float64)
-    if array.size == 1 and count > 1:
+    if array.size == 1 and 1 < count <= _MAX_FILLED:
         array = np.repeat(array, count)  # a proto may hold one value for a filled tensor
     if array.size != count:
         return None
