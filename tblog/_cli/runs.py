@@ -8,10 +8,11 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import textwrap
 from collections.abc import Callable
 from typing import IO, Any
+
+from tblog._cli.common import CommandError, at_least, find_runs, os_problem, write_file
 
 _MAX_CELL = 24  # characters of a column at most (a run name: 32); longer ones are cut with …
 _MAX_RUN = 32
@@ -19,9 +20,7 @@ _GAP = "  "
 
 
 def add_parser(commands: Any) -> None:
-    """Register ``runs`` on the ``tblog`` sub-command parsers (its parser lines live here)."""
-    from tblog.cli import _at_least
-
+    """Register ``runs`` on the ``tblog`` sub-command parsers."""
     runs = commands.add_parser(
         "runs",
         help="compare runs: one row per run with its hyperparameters and metrics",
@@ -46,7 +45,7 @@ def add_parser(commands: Any) -> None:
     runs.add_argument(
         "--sort", metavar="COLUMN", help="sort by a column, descending with --sort=-COLUMN"
     )
-    runs.add_argument("--top", type=_at_least(1), metavar="N", help="keep the first N rows")
+    runs.add_argument("--top", type=at_least(1), metavar="N", help="keep the first N rows")
     runs.add_argument(
         "--format",
         choices=["table", "csv", "jsonl", "parquet"],
@@ -58,8 +57,6 @@ def add_parser(commands: Any) -> None:
 
 def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
     """Print or write the runs' table."""
-    from tblog.cli import CommandError
-
     fmt = args.format or ("csv" if args.output else "table")
     if fmt == "parquet" and not args.output:
         msg = "the parquet format is binary: give the output file with -o FILE"
@@ -71,7 +68,7 @@ def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
         _emit(args.output, out, lambda target: target.write(text))
         return 0
     if fmt == "parquet":
-        _write_file(args.output, lambda path: _parquet(df, path))
+        write_file(args.output, lambda path: _parquet(df, path))
     else:
         _emit(args.output, out, lambda target: _write_text(df, fmt, target))
     if args.output:
@@ -82,10 +79,9 @@ def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
 def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Read PATH into the table the options ask for; also give its metric columns."""
     from tblog import _hparams_read, _reader
-    from tblog.cli import CommandError, _os_problem, _runs
 
     if not _reader.is_url(args.path):
-        _runs(args.path)  # the checks (and words) of the other commands for a local path
+        find_runs(args.path)  # the checks (and words) of the other commands for a local path
     try:
         pd = _hparams_read._pandas()
         sweep = _hparams_read.load(args.path)
@@ -95,7 +91,7 @@ def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
     except (ModuleNotFoundError, _reader.NotAnEventError) as exc:
         raise CommandError(str(exc)) from exc
     except OSError as exc:
-        raise CommandError(_os_problem(exc)) from exc
+        raise CommandError(os_problem(exc)) from exc
     if not sweep.runs:
         msg = f"no event files found under {args.path}"
         raise CommandError(msg)
@@ -228,8 +224,6 @@ def _plain(value: Any) -> Any:
 
 
 def _parquet(df: Any, path: str) -> None:
-    from tblog.cli import CommandError
-
     try:
         import pyarrow  # noqa: F401 - only to say that it is missing
     except ModuleNotFoundError as exc:
@@ -251,28 +245,4 @@ def _emit(output: str | None, out: IO[str], write: Callable[[IO[str]], Any]) -> 
         with open(path, "w", encoding="utf-8", newline="") as target:
             write(target)
 
-    _write_file(output, to_file)
-
-
-def _write_file(output: str, write: Callable[[str], Any]) -> None:
-    """Write ``output`` through a temporary file beside it, renamed into place when complete."""
-    from tblog.cli import CommandError
-
-    directory = os.path.dirname(os.path.abspath(output))
-    try:
-        handle, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(output)}.", suffix=".tmp"
-        )
-    except OSError as exc:
-        msg = f"{output}: {exc.strerror or exc}"
-        raise CommandError(msg) from exc
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, output)
-    except OSError as exc:
-        msg = f"{output}: {exc.strerror or exc}"
-        raise CommandError(msg) from exc
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    write_file(output, to_file)
