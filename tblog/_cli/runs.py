@@ -70,25 +70,37 @@ def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
-    """Read PATH into the table the options ask for; also give its metric columns."""
+def _load(path: str) -> tuple[Any, Any]:
+    """The sweep read from ``path``, and the pandas module to tabulate it with.
+
+    Raises:
+        CommandError: ``path`` cannot be read, holds no event files, or pandas is missing.
+    """
     from tblog import _hparams_read, _reader
 
-    if not _reader.is_url(args.path):
-        find_runs(args.path)  # the checks (and words) of the other commands for a local path
+    if not _reader.is_url(path):
+        find_runs(path)  # the checks (and words) of the other commands for a local path
     try:
         pd = _hparams_read._pandas()
-        sweep = _hparams_read.load(args.path)
+        sweep = _hparams_read.load(path)
     except FileNotFoundError as exc:
-        msg = f"{args.path}: no such file or directory"
+        msg = f"{path}: no such file or directory"
         raise CommandError(msg) from exc
     except (ModuleNotFoundError, _reader.NotAnEventError) as exc:
         raise CommandError(str(exc)) from exc
     except OSError as exc:
         raise CommandError(os_problem(exc)) from exc
     if not sweep.runs:
-        msg = f"no event files found under {args.path}"
+        msg = f"no event files found under {path}"
         raise CommandError(msg)
+    return pd, sweep
+
+
+def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """Read PATH into the table the options ask for; also give its metric columns."""
+    from tblog import _hparams_read
+
+    pd, sweep = _load(args.path)
     metrics = args.metric
     if not sweep.sessions:  # no hyperparameters anywhere: every run is a row
         sweep.sessions = [_hparams_read.Session(run, {}) for run in sweep.runs]
