@@ -201,8 +201,12 @@ class RunWriter:
             self._close_lock = threading.Lock()  # a second close() waits for the first
 
     def _when(self, global_step: Any, walltime: Any) -> tuple[int | None, float | None]:
-        """Return a call's checked step and walltime (None: resolved later); raise naming them."""
-        return check_step(peer_step(global_step)), check_walltime(walltime)
+        """Return a call's checked step and walltime (None: resolved later); raise naming them.
+
+        A step must be an int here, as in a record; ``SummaryWriter`` overrides this to take a
+        float step as the peers do.
+        """
+        return check_step(global_step), check_walltime(walltime)
 
     # ---- state ----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import contextlib
 import math
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -167,8 +168,11 @@ def find_runs(root: str) -> list[tuple[str, _reader.RunReader]]:
     return runs
 
 
-def read_new(reader: _reader.RunReader) -> _reader.RunReader:
+def read_new(reader: _reader.RunReader, command: str | None = None) -> _reader.RunReader:
     """Read what was added to a run since the last call.
+
+    With ``command``, each damaged file (a bad CRC: read up to there, as TensorBoard reads it)
+    is named once on stderr as ``tblog <command>: <file>: ...``.
 
     Raises:
         CommandError: A file cannot be read, or holds a record that is not an Event.
@@ -177,6 +181,9 @@ def read_new(reader: _reader.RunReader) -> _reader.RunReader:
 
     try:
         reader.update()
+        if command is not None:
+            for line in reader.damaged.values():
+                print(f"tblog {command}: {line}", file=sys.stderr)
     except (_reader.NotAnEventError, ValueError) as exc:  # a file that is no (whole) event file
         raise CommandError(str(exc)) from exc
     except OSError as exc:

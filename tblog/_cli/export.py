@@ -54,7 +54,7 @@ def _columns(
     import numpy as np
 
     for name, reader in runs:
-        scalars = read_new(reader).scalars()
+        scalars = read_new(reader, "export").scalars()
         rank = np.argsort(np.argsort(np.array(scalars.tags, dtype=object), kind="stable"))
         codes = rank.astype(np.int64)[scalars.tag] if len(scalars.tag) else scalars.tag
         order = np.argsort(codes, kind="stable")

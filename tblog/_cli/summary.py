@@ -54,7 +54,7 @@ def cmd_summary(args: argparse.Namespace, out: IO[str]) -> int:
     for root in args.run_dirs:
         try:
             for name, reader in find_runs(root):
-                _summarize(label(root, name), read_new(reader), out)
+                _summarize(label(root, name), read_new(reader, "summary"), out)
         except CommandError as exc:  # noqa: PERF203 - one line per bad RUN_DIR, then the next
             print(f"tblog summary: {exc}", file=sys.stderr)
             status = 1

@@ -105,6 +105,7 @@ class Watch:
                     frame.append(f"  error: {exc}")
                     self.problems += 1
                     continue
+                frame.extend(f"  damaged: {line}" for line in reader.damaged.values())
                 frame.extend(self._run_lines(reader))
         return frame
 
