@@ -405,10 +405,19 @@ def constant(proto: Any) -> Callable[[], Any]:
 def hparams_summaries(
     hparam_dict: Mapping[str, Any], metric_dict: Mapping[str, Any]
 ) -> tuple[Any, Any, Any]:
-    """Return tensorboardX's (experiment, session start, session end) hparams summaries."""
+    """Return tensorboardX's (experiment, session start, session end) hparams summaries.
+
+    An int outside int64 (``2**70``) is passed as a float: tensorboardX's NaN check fails on
+    it, TensorBoard stores every number as a double anyway, and torch stores
+    ``float(2**70)`` too.
+    """
     from tensorboardX.summary import hparams
 
-    return hparams(dict(hparam_dict), dict(metric_dict))  # type: ignore[no-any-return]
+    values = {
+        key: float(value) if type(value) is int and not -(2**63) <= value < 2**63 else value
+        for key, value in hparam_dict.items()
+    }
+    return hparams(values, dict(metric_dict))  # type: ignore[no-any-return]
 
 
 def as_summary(summary: Any) -> Any:

@@ -21,6 +21,7 @@ from tblog._sink import EVENT_PREFIX, create_event_file, event_file_name, fittin
 DEFAULT_REMOTE_MAX_BYTES = 64 * 2**20  # one PUT each (s3fs sends up to 100 MiB in one)
 TARGET_FILE = "target"  # in a spool directory: the URL its segments belong to
 LOCK_FILE = "lock"  # in a spool directory: locked by the process that uploads it
+STORE_NAME_PREFIX = "store-name."  # in a spool: the store name chosen for segment <rest>
 
 _spool_seq = itertools.count(1)
 
@@ -83,9 +84,12 @@ def default_spool_root() -> str:
 def remove_spool(spool: str) -> bool:
     """Remove an empty spool directory (its target and lock files, and itself); True if gone."""
     try:
-        if not set(os.listdir(spool)) <= {TARGET_FILE, LOCK_FILE}:
+        names = set(os.listdir(spool))
+        # A store-name note outlives its segment when a kill lands between their removals.
+        notes = {n for n in names if n.startswith(STORE_NAME_PREFIX)}
+        if not names - notes <= {TARGET_FILE, LOCK_FILE}:
             return False
-        for name in (TARGET_FILE, LOCK_FILE):
+        for name in (*sorted(notes), TARGET_FILE, LOCK_FILE):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(spool, name))
         os.rmdir(spool)
@@ -139,7 +143,11 @@ def read_target(spool: str) -> tuple[str, str]:
 def upload_spool(
     spool: str, storage_options: Mapping[str, Any] | None = None
 ) -> tuple[int, int] | None:
-    """Upload every segment left in a spool directory, in name order; return (done, left).
+    """Upload every segment left in a spool directory, in write order; return (done, left).
+
+    Spool names sort in write order (each is made to sort after the one before); the name a
+    segment gets in the store is chosen when it is put (see ``StoreNames``), never by
+    renaming the spool file, so a failed put changes nothing in the spool.
 
     A segment cut short by a kill ends in a torn record: it is uploaded up to its last whole
     record. Uploaded segments are removed, and the directory too once it is empty. A spool
@@ -171,12 +179,12 @@ def upload_spool(
                 data = segment.read()
             whole = whole_records(data)
             try:
-                if whole:
-                    local = store.put(local, data[:whole], suffix)
+                if whole:  # a kill may have landed after its PUT: skip it if it is there
+                    store.put(local, data[:whole], suffix, check=True)
             except Exception as exc:  # noqa: BLE001 - report the store's error, keep the segment
                 report(f"cannot upload {local} to {url}: {type(exc).__name__}: {exc}")
                 return done, len(names) - done
-            os.remove(local)
+            remove_segment(local)
         remove_spool(spool)
         return len(names), 0
     finally:
@@ -186,12 +194,15 @@ def upload_spool(
 class StoreNames:
     """Puts segments into a run in the store so that each one sorts after what it holds.
 
-    Names are chosen where segments are written (``event_file_name``), from this host's clock;
-    another host whose clock runs ahead may have put a later-sorting name there already. The
-    run is listed once, before the first put, where the credentials allow (a policy without
-    ``s3:ListBucket`` refuses it: then names stay as they are). A segment that would sort
-    before the greatest name is renamed in its spool first, then put: a kill between the two
-    leaves the new name for ``tblog upload``. Every later put sorts after the one before.
+    Spool names are chosen where segments are written (``event_file_name``), from this host's
+    clock; another host whose clock runs ahead may have put a later-sorting name there
+    already. The run is listed once, before the first put, where the credentials allow (a
+    policy without ``s3:ListBucket`` refuses it: then names stay as they are). A segment whose
+    spool name would sort before the greatest name goes up under a new name that sorts after
+    it; the spool file keeps its name (so spool order stays write order), and the new name is
+    noted in the spool before the put, so a retry, or ``tblog upload`` after a kill, puts it
+    under that same name (or skips it when it is there). Every later put sorts after the one
+    before.
 
     Args:
         fs: The store's fsspec filesystem.
@@ -202,44 +213,97 @@ class StoreNames:
         self._fs = fs
         self._root = root
         self.last: str | None = None  # the greatest event file name in the run; None: not known
+        self._sizes: dict[str, int] | None = None  # the run's event files as listed; None: not
 
     def greatest(self, timeout: float | None = None) -> str:
         """The greatest event file name in the run (listed once), "" for none or not listable."""
         if self.last is None:
+            sizes: dict[str, int] | None = {}
             try:
-                listed = self._fs.ls(self._root, detail=False, **self._within(timeout))
-            except (FileNotFoundError, PermissionError):  # no run yet; may write but not list
+                listed = self._fs.ls(self._root, detail=True, **self._within(timeout))
+            except FileNotFoundError:  # no run yet
                 listed = []
-            names = [os.path.basename(str(p).rstrip("/")) for p in listed]
-            self.last = max((n for n in names if n.startswith(EVENT_PREFIX)), default="")
+            except PermissionError:  # may write but not list
+                listed, sizes = [], None
+            for entry in listed:
+                name = os.path.basename(str(entry.get("name", "")).rstrip("/"))
+                if sizes is not None and name.startswith(EVENT_PREFIX):
+                    sizes[name] = int(entry.get("size") or 0)
+            self._sizes = sizes
+            self.last = max(sizes or (), default="")
         return self.last
 
-    def put(self, local: str, data: bytes, suffix: str, timeout: float | None = None) -> str:
-        """Put a spooled segment's ``data`` into the run; return its local path (maybe renamed).
+    def put(
+        self,
+        local: str,
+        data: bytes,
+        suffix: str,
+        timeout: float | None = None,
+        *,
+        check: bool = False,
+    ) -> str:
+        """Put a spooled segment's ``data`` into the run; return the name it has there.
+
+        Args:
+            local: The segment's spool file (it keeps its name).
+            data: What to put.
+            suffix: The run's segment name suffix.
+            timeout: Seconds the listing and the put may take (None: no limit).
+            check: The segment may be in the store already (a put that failed late, or a kill
+                before its spool file was removed): skip the put when the store holds its
+                name with ``len(data)`` bytes (listed, else asked with one HEAD; where HEAD is
+                refused too, it is put again).
 
         Raises:
             Exception: Whatever the store raises (the segment stays in the spool then).
         """
         started = time.monotonic()
         last = self.greatest(timeout)
-        name = os.path.basename(local)
+        spool, own = os.path.split(local)
+        note = os.path.join(spool, STORE_NAME_PREFIX + own)
+        name = own
+        with contextlib.suppress(OSError), open(note, encoding="utf-8") as file:
+            name = file.read().strip() or own
+        if check and self._holds(name, len(data), timeout):
+            self.last = max(last, name)
+            return name
         if name <= last:
-            spool = os.path.dirname(local)
-            name = event_file_name(last, lambda n: os.path.exists(os.path.join(spool, n)), suffix)
-            renamed = os.path.join(spool, name)
-            os.rename(local, renamed)
-            local = renamed
+            name = event_file_name(last, lambda _: False, suffix)
+            with open(note, "w", encoding="utf-8") as file:
+                file.write(name)
+                file.flush()
+                os.fsync(file.fileno())
         if timeout is not None:
             timeout -= time.monotonic() - started
         self._fs.pipe_file(join(self._root, name), data, **self._within(timeout))
         self.last = max(last, name)
-        return local
+        if self._sizes is not None:
+            self._sizes[name] = len(data)
+        return name
+
+    def _holds(self, name: str, size: int, timeout: float | None) -> bool:
+        """Whether the run holds ``name`` with ``size`` bytes (False when it cannot be told)."""
+        if self._sizes is not None:
+            return self._sizes.get(name) == size
+        try:
+            info = self._fs.info(join(self._root, name), **self._within(timeout))
+        except (FileNotFoundError, PermissionError):  # absent, or HEAD refused: put it
+            return False
+        return int(info.get("size") or -1) == size
 
     def _within(self, timeout: float | None) -> dict[str, float]:
         """The ``timeout`` argument of fsspec's async filesystems (s3fs, ...); others take none."""
         if timeout is None or not getattr(self._fs, "async_impl", False):
             return {}
         return {"timeout": max(timeout, 0.01)}  # fsspec reads 0 as "no limit"
+
+
+def remove_segment(local: str) -> None:
+    """Remove an uploaded segment from its spool, then its store-name note (if any)."""
+    os.remove(local)
+    spool, own = os.path.split(local)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(spool, STORE_NAME_PREFIX + own))
 
 
 def whole_records(data: bytes) -> int:
@@ -285,6 +349,7 @@ class _Uploader:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._failing = False
+        self._retry = False  # the head segment's last put failed
         self._waiting_since = 0.0  # when the segment at the head of the queue became due
         self._ended = False  # the thread has returned
         self._then: Callable[[], None] | None = None  # run by stop() once the thread ended
@@ -364,7 +429,9 @@ class _Uploader:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            if self._thread is not None and not self._ended:
+            # With nothing pending no upload runs: release now, not when the thread returns
+            # (at exit a daemon thread may never be scheduled again, leaving an empty spool).
+            if self._thread is not None and not self._ended and self._pending:
                 self._then = then
                 return
         if then is not None:
@@ -418,8 +485,9 @@ class _Uploader:
         try:
             with open(local, "rb") as file:
                 data = file.read()
-            local = self.names.put(local, data, self._suffix, timeout)
+            self.names.put(local, data, self._suffix, timeout, check=self._retry)
         except Exception as exc:  # noqa: BLE001 - any store error: keep the segment, retry
+            self._retry = True  # the put may have landed all the same
             self.errors += 1
             if not self._failing:
                 self._failing = True
@@ -428,9 +496,10 @@ class _Uploader:
                     f"in {self._spool} and go up in order when the store is back"
                 )
             return False
+        self._retry = False
         self.uploaded_bytes += len(data)
         with contextlib.suppress(OSError):
-            os.remove(local)
+            remove_segment(local)
         if self._failing:
             self._failing = False
             report(f"uploads to {self._url} work again")
@@ -636,13 +705,14 @@ class RemoteSegments:
                 newest, lambda n: os.path.exists(os.path.join(spool, n)), self._suffix
             )
             local = os.path.join(spool, name)
+            uploader = self._uploader_for()  # opens the store (its package may be missing)
             header = self._header(self._first)
             fd = create_event_file(local, header)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - any error costs points, never the writer
             self._spool_failed(exc)
             return False
         self._dirty = self._first and len(header) > len(self._header(False))  # noqa: FBT003
-        self._uploader_for().start()
+        uploader.start()
         self._first = False
         self._newest = name
         self._fd, self._local = fd, local
@@ -688,11 +758,12 @@ class RemoteSegments:
         write_target(spool, self.url, self._suffix)
         return spool
 
-    def _spool_failed(self, exc: OSError) -> None:
+    def _spool_failed(self, exc: Exception) -> None:
         self._errors += 1
         if not self._failing:
             self._failing = True
+            why = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
             report(
                 f"cannot write the spool of {self.url} ({self._spool_root}): "
-                f"{exc.strerror or exc}; dropping points until it works again"
+                f"{why}; dropping points until it works again"
             )

@@ -106,19 +106,25 @@ def check_options(
         max_bytes: The largest event file (or segment) in bytes, an int >= 1024, or None.
         storage_options: fsspec options of a remote run, a mapping or None.
         spool_dir: Where a remote run's segments wait for upload, a path or None.
-        filename_suffix: Appended to event file names, a str without a path separator.
+        filename_suffix: Appended to event file names, a str of printable characters other
+            than path separators and ``? #``.
         nan_warning: Warn through ``logging`` when a scalar tag turns non-finite, a bool.
 
     Raises:
-        ValueError: An option is not a number in its range, or a suffix holds a separator.
+        ValueError: An option is not a number in its range, or a suffix holds a separator, a
+            control character or ``? #``.
         TypeError: ``storage_options`` is not a mapping, ``spool_dir`` not a path,
             ``filename_suffix`` not a str, or ``nan_warning`` not a bool.
     """
     if not isinstance(filename_suffix, str):
         msg = f"filename_suffix must be a str, got {type(filename_suffix).__name__}"
         raise TypeError(msg)
-    if "/" in filename_suffix or os.sep in filename_suffix:
-        msg = f"filename_suffix must not hold a path separator, got {filename_suffix!r}"
+    odd = [c for c in filename_suffix if c in "/\\?#" or c == os.sep or not c.isprintable()]
+    if odd:
+        msg = (
+            f"filename_suffix must not hold a path separator, a control character, or "
+            f"? # (which URLs and stores treat specially), got {filename_suffix!r}"
+        )
         raise ValueError(msg)
     if not isinstance(nan_warning, bool):
         msg = f"nan_warning must be True or False, got {nan_warning!r}"
@@ -554,7 +560,10 @@ class Run:
                 stopping = self._stopping
                 self._drain()
                 self._progress += 1  # the writer moves (a stuck one hangs inside a write)
-                self._sink.check()
+                try:
+                    self._sink.check()
+                except Exception as exc:  # noqa: BLE001 - a sink fault must not stop the writer
+                    self._sink_failed(exc)
                 if stopping and not self._queue:
                     break
         except BaseException as exc:  # noqa: BLE001 - the thread must release its waiters
@@ -596,7 +605,11 @@ class Run:
                     self._write(chunks, count)
                     chunks, count = [], 0
                     marker = payloads[i]
-                    marker.synced = self._sink.sync()
+                    try:
+                        marker.synced = self._sink.sync()
+                    except Exception as exc:  # noqa: BLE001 - the flush fails, the writer goes on
+                        self._sink_failed(exc)
+                        marker.synced = _unsynced
                     marker.written = True
                     marker.dropped = self.dropped
                     marker.done.set()
@@ -691,12 +704,24 @@ class Run:
             f"{type(exc).__name__}: {exc}",
         )
 
+    def _sink_failed(self, exc: Exception) -> None:
+        """Count and report (once per kind) a fault the sink raised instead of handling it."""
+        self._errors += 1
+        self.warn_once(
+            f"sink:{type(exc).__name__}",
+            f"writing to {self.logdir} failed: {type(exc).__name__}: {exc}",
+        )
+
     def _write(self, chunks: list[bytes], count: int) -> None:
         """Write framed records holding ``count`` points in one go (or count them dropped)."""
         if not chunks:
             return
         data = b"".join(chunks)
-        done = self._sink.write(data)
+        try:
+            done = self._sink.write(data)
+        except Exception as exc:  # noqa: BLE001 - a sink fault costs this write, not the writer
+            self._sink_failed(exc)
+            done = 0
         if done == len(data):
             self.written += count
         else:  # a fault part way: what reached a file is written, the rest dropped
@@ -720,6 +745,11 @@ class Run:
         self._thread = None  # started by the child's first point or flush
         self._crowded_at = 0
         self._stopping = False
+
+
+def _unsynced(_deadline: float) -> bool:
+    """The wait of a flush whose sync failed: it fails at once."""
+    return False
 
 
 def _nan_warning(msg: str, *args: Any) -> None:

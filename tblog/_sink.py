@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import threading
@@ -27,6 +28,11 @@ def event_file_name(newest: str, exists: Callable[[str], bool], suffix: str = ""
     not sort after it. So a name sorts after every earlier one and keeps its length whatever the
     clock does (stepped back, or another host's clock ahead: the stamp follows the later one).
 
+    After a name no clock of ours sorts after (no 10-digit stamp: ``events.out.tfevents.zzz``,
+    an 11-digit stamp), names take a short prefix that sorts after it, chosen once:
+    ``events.out.tfevents.<prefix>.<seconds>.<host>.<pid>.<n><suffix>``; later names keep that
+    prefix and follow the same rule, so they stay bounded too.
+
     Args:
         newest: The greatest event file name already there ("" for none).
         exists: Tells whether a name is taken.
@@ -35,24 +41,53 @@ def event_file_name(newest: str, exists: Callable[[str], bool], suffix: str = ""
     global _file_seq
     host = socket.gethostname()
     pid = os.getpid()
-    floor = stamp_of(newest)
-    stamp = int(time.time())
+    prefix, floor = _family_of(newest)
+    stamp = min(int(time.time()), 10**10 - 1)  # ten digits, even on a clock past 2286
     if floor is not None:
         stamp = max(stamp, floor)
     for _ in range(1000):
         with _seq_lock:
             _file_seq += 1
             seq = _file_seq
-        name = f"{EVENT_PREFIX}{stamp:010d}.{host}.{pid}.{seq}{suffix}"
+        name = f"{EVENT_PREFIX}{prefix}{stamp:010d}.{host}.{pid}.{seq}{suffix}"
         if name <= newest:
-            if floor is None:
-                break
+            if floor is None or floor + 1 >= 10**10:
+                prefix, floor = _prefix_after(newest[len(EVENT_PREFIX) :]), None
+                continue
             stamp = max(stamp, floor + 1)  # the same second as newest, which sorts after ours
             continue
         if not exists(name):
             return name
-    # A foreign name whose stamp is no number of seconds (no name of ours sorts after it).
-    return f"{newest}.{host}.{pid}.{seq}{suffix}"
+    msg = f"no free event file name after {newest!r}"
+    raise OSError(errno.EEXIST, msg)
+
+
+_MAX_PREFIX = 16  # the longest prefix chosen to sort after a foreign name
+
+
+def _family_of(newest: str) -> tuple[str, int | None]:
+    """The prefix (with its dot) and the seconds of ``newest`` if it follows our rule."""
+    floor = stamp_of(newest)
+    if floor is not None or not newest.startswith(EVENT_PREFIX):
+        return "", floor
+    head, _, rest = newest[len(EVENT_PREFIX) :].partition(".")
+    stamp = rest.split(".", 1)[0]
+    if 0 < len(head) <= _MAX_PREFIX and len(stamp) == 10 and stamp.isdigit():
+        return f"{head}.", int(stamp)  # a name made after a foreign one: the same prefix
+    return "", None
+
+
+def _prefix_after(tail: str) -> str:
+    """A short prefix (with its dot) that sorts after ``tail``: its head up to a "z" or past."""
+    for i, char in enumerate(tail[:_MAX_PREFIX]):
+        if char < "z":
+            return f"{tail[:i]}z."
+    if len(tail) < _MAX_PREFIX:
+        return f"{tail}z."
+    last = ord(tail[_MAX_PREFIX - 1]) + 1
+    while not chr(last).isprintable():  # DEL and the C1 controls: no name holds those
+        last += 1
+    return f"{tail[: _MAX_PREFIX - 1]}{chr(last)}."
 
 
 def stamp_of(name: str) -> int | None:
@@ -286,12 +321,13 @@ class LocalFile:
             path = os.path.join(self.logdir, name)
             header = self._header(not self._opened)
             fd = create_event_file(path, header)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - any error costs points, never the writer
             self.errors += 1
             if not self._failing:
                 self._failing = True
+                why = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
                 report(
-                    f"cannot create an event file in {self.logdir}: {exc.strerror or exc}; "
+                    f"cannot create an event file in {self.logdir}: {why}; "
                     "dropping points until it can be created"
                 )
             return False

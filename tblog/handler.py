@@ -23,6 +23,13 @@ DEFAULT_TEXT_TAG = "logs/{levelname}"
 _OWN_LOGGERS = ("tblog", "tensorboardX")
 
 
+#: Threads whose records are never written as text: tblog's writer and uploader threads
+#: ("tblog-writer:...", "tblog-upload:...") and fsspec's IO thread, where a remote run's store
+#: client (s3fs, gcsfs: botocore, aiohttp) runs and logs ("Found credentials in environment
+#: variables."). Such records still reach the file log and the console.
+_OWN_THREADS = ("tblog-", "fsspecIO")
+
+
 def _is_own_logger(name: str) -> bool:
     """True for tblog's and tensorboardX's loggers, whose plain messages are not written as text."""
     return any(name == own or name.startswith(own + ".") for own in _OWN_LOGGERS)
@@ -199,7 +206,9 @@ class TensorBoardHandler(logging.Handler):
             payload = read_payload(source.get, record.created)
             if payload is None:
                 name = record.name
-                if not (name.startswith(_OWN_LOGGERS) and _is_own_logger(name)):
+                if not (name.startswith(_OWN_LOGGERS) and _is_own_logger(name)) and not (
+                    record.threadName or ""
+                ).startswith(_OWN_THREADS):
                     self._emit_text(run, record)
                 return
             points, errors = payload

@@ -855,7 +855,62 @@ def resume_plan(
     # Tags already past purge_step go back to it; the others continue after their last step,
     # so no old point is shadowed (the Rust loader keeps only the last point of a step).
     seeds = {tag: min(next_step, purge_step) for tag, next_step in known.items()}
-    return [_run.session_start(purge_step), _run.session_start(purge_step)], seeds
+    # A counted tag (log lines) runs ahead of the training step: its points in
+    # [purge_step, counter at the checkpoint) were logged before the checkpoint. The purge
+    # hides them too, so they are written again after it (same steps and walltimes, in order)
+    # and the tag counts on from the checkpoint's counter.
+    ahead = {tag: n for tag, n in (counters or {}).items() if n > purge_step}
+    kept = _points_before_checkpoint(run_path, purge_step, ahead) if ahead else []
+    seeds.update(ahead)
+    first = [_run.session_start(purge_step), _run.session_start(purge_step)]
+    return first + [functools.partial(_copy, event) for event in kept], seeds
+
+
+def _copy(event: Any) -> Any:
+    """The builder of a point written again after a purge: the event read back, unchanged."""
+    return event
+
+
+def _points_before_checkpoint(
+    run_path: RunPath, purge_step: int, ahead: Mapping[str, int]
+) -> list[Any]:
+    """The run's events of the tags in ``ahead`` at steps in ``[purge_step, ahead[tag])``.
+
+    Each event keeps only those tags' values; file order is kept, and a ``SessionLog.START``
+    in the run drops what was gathered at or after its step (an earlier resume's purge), as
+    TensorBoard's loaders do.
+    """
+    from tensorboardX.proto.event_pb2 import Event
+
+    from tblog._encode import masked_crc
+    from tblog._reader import _HEAD, _U32, Source
+
+    source, root = Source.for_path(run_path)
+    kept: list[Any] = []
+    for path in source.event_files(root):
+        with source.open(path) as file:
+            data = file.read()
+        pos = 0
+        while pos + _HEAD.size <= len(data):
+            size, header_crc = _HEAD.unpack_from(data, pos)
+            end = pos + _HEAD.size + size
+            if masked_crc(data[pos : pos + 8]) != header_crc or end + _U32.size > len(data):
+                break  # a torn or damaged record: readers stop there too
+            record = data[pos + _HEAD.size : end]
+            if masked_crc(record) != _U32.unpack_from(data, end)[0]:
+                break
+            pos = end + _U32.size
+            event = Event.FromString(record)
+            if event.HasField("session_log") and event.session_log.status == 1:
+                kept = [e for e in kept if e.step < event.step]
+                continue
+            limit = ahead.get
+            wanted = [v for v in event.summary.value if purge_step <= event.step < limit(v.tag, -1)]
+            if wanted:
+                del event.summary.value[:]
+                event.summary.value.extend(wanted)
+                kept.append(event)
+    return kept
 
 
 def setup(

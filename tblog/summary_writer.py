@@ -8,9 +8,11 @@ import datetime
 import functools
 import io
 import json
+import math
 import os
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,8 +23,17 @@ from tblog import _run
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
-from tblog.writer import PathLike, RunWriter, claim_session, one_element, peer_step
+from tblog.writer import (
+    _SESSION_START_TAG,
+    PathLike,
+    RunWriter,
+    claim_session,
+    one_element,
+    peer_step,
+)
 
+#: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
+FASTEST_FLUSH_SECS = 0.05
 #: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
 SCALARS_CATEGORY = "add_scalars"
 _LAYOUT_TAG = "custom_scalars__config__"  # the tag TensorBoard's custom_scalars plugin reads
@@ -43,7 +54,8 @@ class SummaryWriter(RunWriter):
 
     Where it differs on purpose: ``add_scalars`` writes into this same run (no sub-runs; it
     adds a Multiline chart per main tag to the Custom Scalars tab instead), the first
-    ``add_hparams`` session goes into this run (later ones into the peers' sub-runs),
+    ``add_hparams`` session goes into this run when its files hold no session and no point of
+    a metric's tag (later ones, and those, into the peers' sub-runs),
     ``add_text`` keeps the tag as given (no ``/text_summary``), a missing ``global_step`` is
     counted per tag (the peers write step 0), and points reach the disk within ``flush_secs``
     = 1 s by default (the peers: 120 s).
@@ -54,11 +66,14 @@ class SummaryWriter(RunWriter):
             ``runs/<%b%d_%H-%M-%S>_<host><comment>`` (``default_run_name``).
         comment: Appended to that default directory name (ignored when a directory is given);
             with a comment, a default writer is a new run even during a ``tblog.setup()``.
+            None is no comment, as in tensorboardX.
         purge_step: Hide every point at or after this step already in the run (a resumed run),
             like ``tblog.restore(purge_step=...)``; counted steps continue from there.
         max_queue: Accepted for compatibility and ignored: tblog's queue never waits for a
             number of events to write; it writes within ``flush_secs``.
-        flush_secs: At most this many seconds pass between a point and its write to disk.
+        flush_secs: At most this many seconds pass between a point and its write to disk;
+            0 (which the peers take) writes as often as tblog does at most,
+            every ``FASTEST_FLUSH_SECS`` (0.05 s).
         filename_suffix: Appended to the names of the event files this process creates.
         write_to_disk: False: nothing is written or created; every call is still checked.
         logdir: tensorboardX's name of ``log_dir``.
@@ -77,7 +92,7 @@ class SummaryWriter(RunWriter):
     def __init__(
         self,
         log_dir: PathLike | None = None,
-        comment: str = "",
+        comment: str | None = "",
         purge_step: int | None = None,
         max_queue: int = 10,
         flush_secs: float = _run.DEFAULT_FLUSH_SECS,
@@ -93,6 +108,10 @@ class SummaryWriter(RunWriter):
         spool_dir: PathLike | None = None,
     ) -> None:
         del max_queue  # tensorboardX's and torch's flush trigger; tblog writes every flush_secs
+        if comment is None:  # tensorboardX takes it as no comment
+            comment = ""
+        if type(flush_secs) in (int, float) and flush_secs == 0:  # the peers: write at once
+            flush_secs = FASTEST_FLUSH_SECS
         for name, value in (("comment", comment), ("filename_suffix", filename_suffix)):
             if not isinstance(value, str):
                 msg = f"{name} must be a str, got {type(value).__name__}"
@@ -163,7 +182,7 @@ class SummaryWriter(RunWriter):
                 global_step = metadata[0]
             if walltime is None:
                 walltime = metadata[1]
-        return check_step(peer_step(global_step)), check_walltime(walltime)
+        return check_step(peer_step(global_step)), check_walltime(_peer_walltime(walltime))
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -212,7 +231,7 @@ class SummaryWriter(RunWriter):
         if global_step is None and walltime is None:
             msg = "use_metadata needs global_step or walltime"
             raise ValueError(msg)
-        metadata = (check_step(peer_step(global_step)), check_walltime(walltime))
+        metadata = (check_step(peer_step(global_step)), check_walltime(_peer_walltime(walltime)))
         previous, self._metadata = self._metadata, metadata
         try:
             yield self
@@ -418,6 +437,9 @@ class SummaryWriter(RunWriter):
     ) -> None:
         """Add a mono clip of samples in [-1, 1] (clipped), as 16-bit WAV; needs no soundfile.
 
+        ``sample_rate`` may be any whole number (``16e3``, ``np.int64(16000)``, a 0-d tensor),
+        as torch takes it.
+
         Raises:
             ValueError: The samples are not one-dimensional, a bad sample rate, tag or step.
         """
@@ -427,12 +449,13 @@ class SummaryWriter(RunWriter):
         if samples.ndim != 1:
             msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
             raise ValueError(msg)
-        if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or sample_rate < 1:
-            msg = f"sample_rate must be an int >= 1, got {sample_rate!r}"
+        rate = _whole_number(sample_rate)
+        if rate is None or not 1 <= rate < 2**32:  # a WAV header holds 32 bits
+            msg = f"sample_rate must be a whole number >= 1 and < 2**32, got {sample_rate!r}"
             raise ValueError(msg)
         import wave  # here, not on the writer thread: a fork never catches it mid-import
 
-        build = functools.partial(_audio_summary, wave, checked, samples, sample_rate)
+        build = functools.partial(_audio_summary, wave, checked, samples, rate)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_tensor(
@@ -468,7 +491,10 @@ class SummaryWriter(RunWriter):
         ``(hparam_dict, metric_dict, hparam_domain_discrete, run_name, global_step)``. Each
         call is its own session in TensorBoard's HParams tab, as with the peers. The first
         session of a run goes into the run itself, so its own scalars are linked to the
-        hyperparameters; every later one goes into a sub-run named as the peers name it:
+        hyperparameters, if the run's files hold no session yet and no point of a metric's
+        tag (also none of an earlier process: they are read once, at this first call), so a
+        metric never joins a curve of the run; every other one goes into a sub-run
+        named as the peers name it:
         ``name`` (``run_name``), else ``str(time.time())``.
 
         Raises:
@@ -489,8 +515,8 @@ class SummaryWriter(RunWriter):
             name = given.get("name", given.get("run_name", name))
         domains = _check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(_hparams_with_domains, domains=domains)
-        self._live()
-        if self._null or claim_session(self._logdir):
+        run = self._live()
+        if self._null or (claim_session(self._logdir) and _own_run_free(run, metric_dict)):
             self._add_hparams(hparam_dict, metric_dict, global_step, build)
             return
         sub = _sub_run(self._logdir, name or run_name or str(time.time()))
@@ -525,7 +551,8 @@ class SummaryWriter(RunWriter):
 
         ``kind`` is ``"Multiline"`` or ``"Margin"`` (3 tags: value, lower, upper); tags are
         regular expressions matched at the start of a tag. Layouts are merged: a chart of the
-        same category and title is replaced, every other chart (also ``add_scalars``') stays.
+        same category and title is replaced, every other chart (also ``add_scalars``', and
+        those an earlier process wrote into the run) stays.
 
         Raises:
             TypeError: The layout is not a mapping of mappings of ``[kind, tags]``.
@@ -552,19 +579,29 @@ class SummaryWriter(RunWriter):
     def _chart(self, main_tag: str, keys: list[str]) -> None:
         """Put a Multiline chart of ``main_tag``'s series in the layout (exact-match regexes)."""
         with _layouts_lock:
-            charts = _layouts.get(self._logdir, {}).get(SCALARS_CATEGORY, {})
+            charts = self._layout().get(SCALARS_CATEGORY, {})
             regexes = list(charts.get(main_tag, ["Multiline", []])[1])
             new = [_exact(f"{main_tag}/{key}") for key in keys]
             regexes += [regex for regex in dict.fromkeys(new) if regex not in regexes]
             self._merge_layout({SCALARS_CATEGORY: {main_tag: ["Multiline", regexes]}})
             self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
 
+    def _layout(self) -> dict[str, dict[str, list[Any]]]:
+        """The run's layout so far; before this process's first, the one in the run's files."""
+        with _layouts_lock:
+            known = _layouts.get(self._logdir)
+            if known is None:
+                known = {} if self._null else _written_layout(self._logdir)
+                if not self._null:
+                    _layouts[self._logdir] = known
+            return known
+
     def _merge_layout(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
         """Merge charts into the run's layout and write the whole layout (the latest one wins)."""
         added = _check_layout(layout)
         run = self._live()
         with _layouts_lock:
-            merged = copy.deepcopy(_layouts.get(self._logdir, {}))
+            merged = copy.deepcopy(self._layout())
             for category, charts in added.items():
                 merged.setdefault(category, {}).update(charts)
             from tensorboardX.summary import custom_scalars
@@ -634,6 +671,129 @@ def _sub_run(logdir: str, name: str) -> str:
     from tblog._remote import is_url
 
     return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
+
+
+def _written_layout(logdir: str) -> dict[str, dict[str, list[Any]]]:
+    """The latest Custom Scalars layout in the run's event files (an earlier process's), or {}.
+
+    Read once per run and process, before its first layout: records without the layout tag
+    are skipped unparsed.
+    """
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
+    from tensorboardX.proto import layout_pb2
+    from tensorboardX.proto.event_pb2 import Event
+
+    from tblog import _reader
+
+    marker = _LAYOUT_TAG.encode()
+    latest = None
+    try:
+        source, path = _reader.Source.for_path(logdir)
+        if not source.isdir(path):
+            return {}
+        for name in source.event_files(path):
+            with source.open(name) as file:
+                data = file.read()
+            for record in _records_holding(data, marker):
+                with contextlib.suppress(DecodeError):
+                    for value in Event.FromString(record).summary.value:
+                        if value.tag == _LAYOUT_TAG and value.tensor.string_val:
+                            latest = value.tensor.string_val[0]
+        parsed = layout_pb2.Layout.FromString(latest) if latest is not None else None
+    except (OSError, ValueError, DecodeError):  # an unreadable run: this process's charts only
+        return {}
+    if parsed is None:
+        return {}
+    layout: dict[str, dict[str, list[Any]]] = {}
+    for category in parsed.category:
+        charts = layout.setdefault(category.title, {})
+        for chart in category.chart:
+            if chart.HasField("margin"):
+                series = chart.margin.series[0] if chart.margin.series else None
+                tags = [series.value, series.lower, series.upper] if series else []
+                charts[chart.title] = ["Margin", tags]
+            else:
+                charts[chart.title] = ["Multiline", list(chart.multiline.tag)]
+    return layout
+
+
+def _records_holding(data: bytes, marker: bytes) -> Iterator[bytes]:
+    """The records of an event file's bytes that hold ``marker``, in file order.
+
+    Only the record lengths are walked (a file without the marker is not walked at all); a
+    length running past the end ends the walk, as a torn or damaged tail ends a reader's.
+    """
+    at = data.find(marker)
+    pos = 0
+    while at >= 0 and pos + 12 <= len(data):
+        (length,) = struct.unpack_from("<Q", data, pos)
+        end = pos + 12 + length
+        if end + 4 > len(data):
+            return
+        if at < pos + 12:  # in a record's header or the CRC before it: look in its data
+            at = data.find(marker, pos + 12)
+        if 0 <= at < end:
+            yield data[pos + 12 : end]
+            at = data.find(marker, end)
+        pos = end + 4
+
+
+def _written_tags(run: _run.Run) -> set[str] | None:
+    """The tags the run's event files hold (any kind, any process), None if unreadable.
+
+    Read once, by the first ``add_hparams`` of a run in this process: this process's points
+    are flushed first so they are counted too.
+    """
+    from tblog import _reader
+
+    run.flush()
+    try:
+        source, path = _reader.Source.for_path(run.logdir)
+        if not source.isdir(path):
+            return set()
+        reader = _reader.RunReader(source, path, want=())
+        reader.update()
+    except (OSError, ValueError):
+        return None
+    return set(reader.last_steps()) | set(reader.state.plugins)
+
+
+def _own_run_free(run: _run.Run, metric_dict: Any) -> bool:
+    """True if the run holds no HParams session yet and no point of a metric's tag.
+
+    Also none of an earlier process. A metric point written among a curve of the same tag
+    would cut that curve (its step goes back); a sub-run keeps the two apart, as the peers do.
+    """
+    tags = _written_tags(run)
+    if tags is None or _SESSION_START_TAG in tags:
+        return False
+    return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
+
+
+def _peer_walltime(walltime: Any) -> Any:
+    """A numpy number or one-element array/tensor walltime as the float the peers write.
+
+    Anything else is returned as it is, for ``check_walltime`` to take or reject.
+    """
+    if walltime is None or type(walltime) is float:
+        return walltime
+    if type(walltime).__module__.startswith(("numpy", "torch")):
+        with contextlib.suppress(TypeError, ValueError, RuntimeError, OverflowError):
+            return float(one_element(walltime))
+    return walltime
+
+
+def _whole_number(value: Any) -> int | None:
+    """An int-valued number (int, float, numpy or 0-d tensor) as an int; None for others."""
+    if isinstance(value, bool | str | bytes):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, RuntimeError, OverflowError):  # RuntimeError: torch's
+        return None
+    if not math.isfinite(number) or not number.is_integer():
+        return None
+    return int(number)
 
 
 def _exact(tag: str) -> str:

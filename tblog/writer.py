@@ -67,22 +67,37 @@ def put_summary(run: _run.Run, summary: Any, step: int | None, walltime: float |
 
     Raises:
         TypeError: ``summary`` is not a Summary message or bytes.
+        ValueError: Bytes that are no serialized Summary.
     """
-    summary = as_summary(summary)
+    summary = parsed(as_summary, summary, "summary")
     tag = summary.value[0].tag if len(summary.value) else "summary"
     if tag == _SESSION_START_TAG:  # hparams built by the caller (Lightning's log_hyperparams)
         claim_session(run.logdir)
     run.put(SUMMARY, tag, constant(summary), step, walltime)
 
 
+def parsed(convert: Callable[[Any], Any], message: Any, what: str) -> Any:
+    """``convert(message)`` (``as_summary``, ``as_event``), protobuf's DecodeError as ValueError."""
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
+
+    try:
+        return convert(message)
+    except DecodeError as exc:
+        msg = f"the bytes given are no serialized {what}: {exc}"
+        raise ValueError(msg) from None
+
+
 def peer_step(step: Any) -> Any:
     """A float step (``3.0``, ``np.float32(3)``, a float tensor) as the int the peers write.
 
-    tensorboardX and torch store ``int(step)``; anything else is returned as it is, for
+    tensorboardX and torch store ``int(step)``, so a one-element tensor or array
+    (``torch.tensor([7.0])``) is taken too; anything else is returned as it is, for
     ``check_step`` to take or reject.
     """
     if step is None or type(step) is int or isinstance(step, str | bytes | bool):
         return step
+    if type(step).__module__.startswith(("numpy", "torch")):
+        step = one_element(step)
     if isinstance(step, float) or (
         type(step).__module__.startswith(("numpy", "torch"))
         and getattr(step, "ndim", 0) == 0
@@ -93,6 +108,28 @@ def peer_step(step: Any) -> Any:
         except (ValueError, OverflowError):  # NaN or inf: check_step names the bad step
             return step
     return step
+
+
+# The layouts the peers' image encoder takes, by number of dimensions (any letter order).
+_IMAGE_LETTERS = {4: frozenset("NCHW"), 3: frozenset("CHW"), 2: frozenset("HW")}
+
+
+def check_image_layout(shape: Any, dataformats: Any) -> None:
+    """Raise ValueError unless ``dataformats`` names each dimension of an image of ``shape``.
+
+    The peers' checks, made at the call: distinct letters, one per dimension, NCHW / CHW / HW
+    in any order (upper or lower case).
+    """
+    letters = dataformats.upper() if isinstance(dataformats, str) else None
+    ndim = len(shape) if isinstance(shape, tuple) else -1
+    if (
+        letters is None
+        or len(letters) != ndim
+        or frozenset(letters) != _IMAGE_LETTERS.get(ndim)
+        or 0 in shape
+    ):
+        msg = f"dataformats {dataformats!r} does not fit an image of shape {shape}"
+        raise ValueError(msg)
 
 
 def one_element(value: Any) -> Any:
@@ -372,7 +409,8 @@ class RunWriter:
 
         Raises:
             ModuleNotFoundError: Pillow is missing (``pip install "tblog[image]"``).
-            ValueError: A bad tag, step or walltime.
+            ValueError: A bad tag, step or walltime, or ``dataformats`` does not fit the
+                image's shape (checked at the call, as the peers check it).
             WriterClosedError: The writer is closed.
         """
         run = self._live()
@@ -382,7 +420,9 @@ class RunWriter:
 
         # Built on the writer thread: PNG encoding is not the caller's work.
         checked = check_tag(tag)
-        build = functools.partial(summary.image, checked, snapshot(img_tensor), 1, dataformats)
+        image = snapshot(img_tensor)
+        check_image_layout(getattr(image, "shape", ()), dataformats)
+        build = functools.partial(summary.image, checked, image, 1, dataformats)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_hparams(
@@ -439,7 +479,7 @@ class RunWriter:
 
         Raises:
             TypeError: ``summary`` is not a Summary message or bytes.
-            ValueError: A bad step or walltime.
+            ValueError: Bytes that are no serialized Summary, a bad step or walltime.
             WriterClosedError: The writer is closed.
         """
         run = self._live()
@@ -562,10 +602,11 @@ def _summary_writer_on(owner: RunWriter) -> Any:
             self._default_metadata: dict[str, Any] = {}
 
         def get_logdir(self) -> str:
-            return owner._logdir
+            """The run directory as the owner gives it (a SummaryWriter: as given)."""
+            return owner.get_logdir()
 
         def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
-            event = as_event(event)
+            event = parsed(as_event, event, "event")
             step, walltime = owner._when(step, walltime)
             event.wall_time = walltime if walltime is not None else (event.wall_time or time.time())
             if step is not None:

@@ -635,3 +635,87 @@ def test_summary_and_export_read_an_fsspec_url(
         assert "run memory://cli/nested/b" in out.splitlines()
     finally:
         fs.rm("/cli", recursive=True)
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["the-run", "its-parent"])
+@pytest.mark.parametrize("command", ["summary", "export", "watch", "runs"])
+def test_an_unreadable_run_directory_is_permission_denied(
+    tmp_path: Path, command: str, inside: bool
+) -> None:
+    """Mode 000: one line saying Permission denied, exit 1, not "no event files" or a wait."""
+    root = tmp_path / "runs"
+    locked = root / "a"
+    with tblog.get_writer(locked) as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    locked.chmod(0)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "tblog", command, str(root if inside else locked)],
+            capture_output=True, text=True, timeout=60, check=False,
+            preexec_fn=drop_permission_overrides,
+        )  # fmt: skip
+    finally:
+        locked.chmod(0o755)
+    assert 1 == result.returncode, result.stderr
+    _one_error_line(result.stderr, command, str(locked), "Permission denied")
+
+
+@pytest.mark.parametrize("command", ["export", "runs"])
+def test_output_through_a_symlink_writes_its_target(tmp_path: Path, command: str) -> None:
+    """-o link.csv: the link stays a link, its target gets the rows."""
+    runs = tmp_path / "runs"
+    with tblog.get_writer(runs / "a") as writer:
+        writer.add_scalar("loss", 0.5, 3)
+    target = tmp_path / "real" / "out.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    result = _run_cli(command, str(runs), "-o", str(link))
+    assert 0 == result.returncode, result.stderr
+    assert link.is_symlink()
+    assert os.readlink(link) == str(target)
+    text = target.read_text()
+    assert "old" not in text
+    assert "loss" in text
+    assert [] == [p.name for p in target.parent.iterdir() if p.name != "out.csv"]
+
+
+def test_replay_dash_reads_standard_input(tmp_path: Path) -> None:
+    """`tblog replay -` reads the log from stdin; TensorBoard reads the points back."""
+    lines = "".join(json.dumps({"tag": "x", "value": float(n), "step": n}) + "\n" for n in range(3))
+    result = subprocess.run(
+        [sys.executable, "-m", "tblog", "replay", "-", "--logdir", str(tmp_path / "run")],
+        input=lines, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert 0 == result.returncode, result.stderr
+    assert [(0, 0.0), (1, 1.0), (2, 2.0)] == read_run(tmp_path / "run").scalars["x"]
+
+
+def test_replay_of_an_empty_input_fails(tmp_path: Path) -> None:
+    """/dev/null has no JSON line: nothing to write is no success (exit 1, one line)."""
+    result = _run_cli("replay", os.devnull, "--logdir", str(tmp_path / "run"))
+    assert 1 == result.returncode, result.stdout
+    _one_error_line(result.stderr, "replay", os.devnull, "no line is a JSON object")
+
+
+def test_summary_steps_column_is_min_to_max(tmp_path: Path) -> None:
+    """Steps written 0, 1, 2, 2**63 - 1, 0: the column says 0..9223372036854775807."""
+    with tblog.get_writer(tmp_path / "run") as writer:
+        for step in (0, 1, 2, 2**63 - 1, 0):
+            writer.add_scalar("x", 1.0, step)
+    assert {0, 1, 2, 2**63 - 1} <= {s for s, _ in read_run(tmp_path / "run").scalars["x"]}
+    result = _run_cli("summary", str(tmp_path / "run"))
+    assert 0 == result.returncode, result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if line.split()[:1] == ["x"]]
+    assert f"0..{2**63 - 1}" in row
+
+
+def test_runs_metric_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    """--metric nope: exit 1 and one line naming it, not a column of '-'."""
+    with tblog.SummaryWriter(tmp_path / "sweep" / "a") as writer:
+        writer.add_hparams({"lr": 0.1}, {"acc": 0.5})
+    assert "acc" in read_run(tmp_path / "sweep" / "a").scalars
+    result = _run_cli("runs", str(tmp_path / "sweep"), "--metric", "nope")
+    assert 1 == result.returncode, result.stdout
+    _one_error_line(result.stderr, "runs", "--metric nope", "acc")

@@ -31,6 +31,7 @@ COMMANDS = {
     "export": ["export", "{url}"],
     "watch": ["watch", "{url}", "--once"],
     "replay": ["replay", "{log}", "--logdir", "{url}"],
+    "runs": ["runs", "{url}"],
 }
 
 
@@ -154,12 +155,33 @@ def test_replay_to_a_bucket_reads_back_and_leaves_no_local_directory(
 
 
 @needs_s3
+@pytest.mark.parametrize("command", ["replay", "watch"])
+def test_a_missing_bucket_is_one_line(tmp_path: Path, s3: S3Bucket, command: str) -> None:
+    """A run still to be written is fine, a bucket that does not exist is not: exit 1 at once."""
+    url = f"s3://{s3.bucket}-missing/run"
+    result = _cli(_args(command, url, tmp_path), child_env(s3.env), tmp_path)
+    _one_line(result, command, url, "no such bucket")
+
+
+@needs_s3
 def test_replay_whose_points_stay_in_the_spool_fails_and_names_upload(
     tmp_path: Path, s3: S3Bucket
 ) -> None:
-    """A bucket that does not exist: the points reach only the spool; exit 1, `tblog upload`."""
+    """Uploads refused after the check (a bucket removed): the wait ends; exit 1, `tblog upload`."""
     url = f"s3://{s3.bucket}-missing/run"
-    result = _cli(["replay", _log(tmp_path), "--logdir", url], child_env(s3.env), tmp_path)
+    skip_check = (
+        "import sys, tblog.cli as cli; cli._check_url = lambda *a, **k: None; "
+        "cli._UPLOAD_PATIENCE = 2.0; sys.exit(cli.main(sys.argv[1:]))"
+    )
+    env = {
+        **child_env(s3.env),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        "TBLOG_SPOOL": str(tmp_path / "spool"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", skip_check, "replay", _log(tmp_path), "--logdir", url],
+        capture_output=True, text=True, timeout=60, check=False, env=env, cwd=tmp_path,
+    )  # fmt: skip
     assert 1 == result.returncode, result.stderr
     assert "Traceback" not in result.stderr
     last = result.stderr.splitlines()[-1]

@@ -252,7 +252,7 @@ def test_constructor_takes_both_peers_arguments(
     with pytest.raises(TypeError, match="comment"):
         tblog.SummaryWriter(comment=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="flush_secs"):
-        tblog.SummaryWriter("d", flush_secs=0)
+        tblog.SummaryWriter("d", flush_secs=-1)
     assert not (tmp_path / "d").exists()
     for writer in (positional, by_name, torch_name):
         writer.close()

@@ -10,6 +10,7 @@ import logging.config
 import math
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -632,3 +633,102 @@ def test_setup_sample_is_checked_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"sample\['x'\] must be an int >= 1"):
         _setup(tmp_path, sample={"x": 0})
     assert not (tmp_path / "logs").exists()
+
+
+# ---- counted tags (log lines) across a resume -----------------------------------------------
+
+_LINES_DEAD = """
+import json, os, sys, tblog
+root, lines = sys.argv[1], int(sys.argv[2])
+run = tblog.setup("loop", log_root=f"{root}/logs", runs_root=f"{root}/runs", log_name="loop",
+                  console=False)
+for step in range(25):
+    for i in range(lines):
+        run.info("step %d line %d", step, i)
+    run.scalar("loss", float(step), step)
+    if step == 19:
+        with open(f"{root}/state.json", "w") as file:
+            json.dump(run.state_dict(step=19), file)
+run.flush()
+os._exit(1)
+"""
+
+
+def _lines_across_a_crash(tmp_path: Path, lines: int) -> list[tuple[int, str]]:
+    """A job logs ``lines`` lines per step, checkpoints at 19, dies at 24; the restore logs more.
+
+    Returns the (counted step, line) TensorBoard should show for ``logs/INFO``.
+    """
+    subprocess.run(
+        [sys.executable, "-c", _LINES_DEAD, str(tmp_path), str(lines)], check=False, timeout=60
+    )
+    state = json.loads((tmp_path / "state.json").read_text())
+    with tblog.restore(state=state, console=False) as run:
+        for step in range(20, 22):
+            run.info("resumed step %d", step)
+            run.scalar("loss", -float(step), step)
+    before = [f"step {s} line {i}" for s in range(20) for i in range(lines)]
+    expected = [*before, "resumed step 20", "resumed step 21"]
+    return list(enumerate(expected))
+
+
+def _plugin_texts(path: Path, tag: str) -> list[tuple[int, str]]:
+    """What TensorBoard's plugin (Python) loader shows of a text tag, every entry kept."""
+    from tensorboard.backend.event_processing import plugin_event_accumulator as pea
+    from tensorboard.util import tensor_util
+
+    acc = pea.EventAccumulator(str(path), size_guidance={"tensors": 0})
+    acc.Reload()
+    shown = []
+    for event in acc.Tensors(tag):
+        array = tensor_util.make_ndarray(event.tensor_proto)
+        shown.append((event.step, array.reshape(-1)[0].decode()))
+    return shown
+
+
+def _line(text: str) -> str:
+    """The log line of a text entry: without its code block (markdown, or the server's HTML)."""
+    return re.sub(r"<[^>]+>|```", "", text).strip()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="needs tensorboard")
+def test_a_restore_keeps_the_lines_logged_before_the_checkpoint(tmp_path: Path) -> None:
+    """Python loader: 100 lines before the checkpoint stay, the dead job's later lines go."""
+    expected = _lines_across_a_crash(tmp_path, 5)
+    shown = _plugin_texts(tmp_path / "runs" / "loop", "logs/INFO")
+    assert expected == [(step, _line(text)) for step, text in shown]
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="needs tensorboard")
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorboard_data_server") is None,
+    reason="needs tensorboard-data-server",
+)
+def test_a_restore_keeps_the_lines_logged_before_the_checkpoint_rust_loader(
+    tmp_path: Path,
+) -> None:
+    """The real server's Rust loader (100 entries per text tag): same lines, no dead-job line."""
+    from test_tensorboard_e2e import _wait_for, tensorboard
+
+    expected = _lines_across_a_crash(tmp_path, 4)  # 82 entries: under the loader's 100
+    with tensorboard(tmp_path / "runs", load_fast=True) as url:
+        answer = _wait_for(
+            url, "/data/plugin/text/text", lambda a: len(a) >= len(expected),
+            run="loop", tag="logs/INFO",
+        )  # fmt: skip
+        assert expected == [(entry["step"], _line(entry["text"])) for entry in answer]
+
+
+def test_a_restore_keeps_a_counted_scalars_points_before_the_checkpoint(tmp_path: Path) -> None:
+    """A counted scalar logged 3 times a step: its 60 points before the checkpoint stay."""
+    with _setup(tmp_path) as run:
+        for step in range(25):
+            for _ in range(3):
+                run.scalar("tokens", float(step))  # counted: runs ahead of the step
+            if step == 19:
+                state = json.loads(json.dumps(run.state_dict(step=step)))
+    with tblog.restore(state=state, console=False) as again:
+        again.scalar("tokens", -1.0)
+    expected = [(n, float(n // 3)) for n in range(60)] + [(60, -1.0)]
+    assert expected == read_run(tmp_path / "runs" / "loop").scalars["tokens"]

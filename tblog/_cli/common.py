@@ -102,8 +102,34 @@ def check_url(url: str, *, missing_ok: bool) -> None:
         if not missing_ok:
             msg = f"{url}: no such file or directory"
             raise CommandError(msg) from exc
+        _check_bucket(url, fs, path)
     except Exception as exc:  # a store's own error types (botocore's, aiohttp's, ...): report
         raise CommandError(store_problem(url, exc)) from exc
+
+
+#: Schemes whose first path component is a bucket (container) that tblog never creates.
+_BUCKET_SCHEMES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss"})
+
+
+def _check_bucket(url: str, fs: Any, path: str) -> None:
+    """A run still to be written is fine, but not in a bucket that does not exist.
+
+    Its uploads would fail for good while the points wait in the spool: say so now, once.
+
+    Raises:
+        CommandError: ``url``'s bucket does not exist.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    bucket = path.strip("/").split("/", 1)[0]
+    if scheme not in _BUCKET_SCHEMES or not bucket:
+        return
+    try:
+        fs.info(bucket)
+    except FileNotFoundError as exc:
+        msg = f"{url}: no such bucket: {bucket}"
+        raise CommandError(msg) from exc
+    except Exception:  # noqa: BLE001, S110 - e.g. may write the prefix but not see the bucket
+        pass
 
 
 def check_local(root: str, *, missing_ok: bool) -> None:
@@ -123,6 +149,33 @@ def check_local(root: str, *, missing_ok: bool) -> None:
         if not missing_ok:
             msg = f"{root}: no such file or directory"
             raise CommandError(msg)
+    problem = unreadable(root)
+    if problem is not None:
+        raise CommandError(problem)
+
+
+def unreadable(root: str, *, below: bool = False) -> str | None:
+    """``path: Permission denied`` if ``root`` (with ``below``: a directory in it) is unreadable.
+
+    The reader skips a directory it cannot list, as TensorBoard does; said nowhere, a run
+    directory without read permission would look like one without event files.
+    """
+    try:
+        if os.path.isdir(root):
+            os.listdir(root)
+        elif os.path.isfile(root):
+            open(root, "rb").close()  # only whether it opens
+    except PermissionError as exc:
+        return os_problem(exc)
+    if below and os.path.isdir(root):
+        denied: list[OSError] = []
+        for _ in os.walk(root, onerror=denied.append, followlinks=True):
+            if denied:
+                break
+        for error in denied:
+            if isinstance(error, PermissionError):
+                return os_problem(error)
+    return None
 
 
 def is_url(path: str) -> bool:
@@ -163,7 +216,8 @@ def find_runs(root: str) -> list[tuple[str, _reader.RunReader]]:
             raise
         raise CommandError(store_problem(root, exc)) from exc
     if not runs:
-        msg = f"no event files found under {root}"
+        problem = None if _reader.is_url(root) else unreadable(root, below=True)
+        msg = problem or f"no event files found under {root}"
         raise CommandError(msg)
     return runs
 
@@ -217,8 +271,11 @@ def open_output(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
 
     A failed export leaves ``path`` as it was (and no temporary file); a file that is replaced
     keeps its permission bits. A ``path`` that is no regular file (a device, a FIFO) is written
-    into directly: renaming over it would remove it.
+    into directly: renaming over it would remove it. A symbolic link is written through: the
+    temporary file goes beside the link's target and is renamed onto it, the link stays.
     """
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
         with open(path, "wb" if binary else "w", encoding=None if binary else "utf-8") as direct:
             yield direct
@@ -247,11 +304,16 @@ def open_output(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
 
 
 def write_file(output: str, write: Callable[[str], Any]) -> None:
-    """Write ``output`` through a temporary file beside it, renamed into place when complete."""
-    directory = os.path.dirname(os.path.abspath(output))
+    """Write ``output`` through a temporary file beside it, renamed into place when complete.
+
+    A symbolic link is written through: the temporary file goes beside the link's target and
+    is renamed onto it, so the link stays a link.
+    """
+    target = os.path.realpath(output) if os.path.islink(output) else output
+    directory = os.path.dirname(os.path.abspath(target))
     try:
         handle, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(output)}.", suffix=".tmp"
+            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
         )
     except OSError as exc:
         msg = f"{output}: {exc.strerror or exc}"
@@ -259,7 +321,7 @@ def write_file(output: str, write: Callable[[str], Any]) -> None:
     os.close(handle)
     try:
         write(temporary)
-        os.replace(temporary, output)
+        os.replace(temporary, target)
     except OSError as exc:
         msg = f"{output}: {exc.strerror or exc}"
         raise CommandError(msg) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import json
 import math
 import os
@@ -32,7 +33,7 @@ def add_parser(commands: Any) -> None:
         "counted and reported with their line numbers; they never stop the replay. The exit "
         "status is 1 when points could not be written.",
     )
-    replay.add_argument("log", metavar="LOG.jsonl")
+    replay.add_argument("log", metavar="LOG.jsonl", help="the log to replay (-: standard input)")
     replay.add_argument("--logdir", required=True, help="the run directory to write")
     replay.add_argument(
         "--progress",
@@ -214,12 +215,36 @@ def _replay_problem(log: str, logdir: str, tally: _Tally) -> str | None:
             f"the points did not all reach {logdir}: {tally.spooled} segments wait in the "
             "local spool (the reason is reported above); push them with tblog upload"
         )
-    if tally.lines and tally.not_json == tally.lines:
+    if tally.not_json == tally.lines:  # every line, or no line at all (an empty input)
         return (
             f"{log}: no line is a JSON object (a JSON-lines log has one per line); "
             "nothing was written"
         )
     return None
+
+
+#: Seconds a replay into object storage waits for its uploads without any progress.
+_UPLOAD_PATIENCE = 10.0
+
+
+def _wait_for_writes(writer: Any, *, remote: bool) -> None:
+    """Wait for a replay's points: a slow disk as long as it takes, a store while it moves.
+
+    A replay is a batch job, so a local run waits for every point. A remote run's points are
+    written to the spool, then uploaded; a store that refuses them (a bucket removed, access
+    denied) would make an unbounded wait hang, so the wait ends after ``_UPLOAD_PATIENCE``
+    seconds in which nothing was written or uploaded (the spool's segments stay, to
+    ``tblog upload`` later, and the replay says so).
+    """
+    if not remote:
+        writer.flush(timeout=math.inf)
+        return
+    seen = None
+    while not writer.flush(timeout=_UPLOAD_PATIENCE):
+        now = (writer.stats.written, writer.stats.spooled, writer.stats.dropped)
+        if now == seen:
+            return
+        seen = now
 
 
 def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
@@ -231,8 +256,12 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
     from tblog.writer import RunWriter
 
     try:
-        size = os.path.getsize(args.log)
-        source = open(args.log, encoding="utf-8", errors="replace")  # noqa: SIM115
+        if args.log == "-":  # standard input, as the usage says
+            size = 0
+            source = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        else:
+            size = os.path.getsize(args.log)
+            source = open(args.log, encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as exc:
         raise CommandError(os_problem(exc)) from exc
     with source:
@@ -249,7 +278,7 @@ def cmd_replay(args: argparse.Namespace, out: IO[str]) -> int:
         # A replay is a batch job: wait for the writer rather than drop points on a slow disk.
         with RunWriter(args.logdir, block_secs=math.inf) as writer:
             tally = _replay_lines(source, writer, progress)
-            writer.flush(timeout=math.inf)  # a batch job: wait for a slow disk, then count
+            _wait_for_writes(writer, remote=is_url(args.logdir))
             tally.written = writer.stats.written
             tally.spooled = writer.stats.spooled  # segments the store did not take (yet)
             progress.finish()

@@ -9,7 +9,15 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
-from tblog._cli.common import CommandError, at_least, find_runs, os_problem, write_file
+from tblog._cli.common import (
+    CommandError,
+    at_least,
+    check_url,
+    find_runs,
+    os_problem,
+    store_problem,
+    write_file,
+)
 from tblog._cli.runs_table import render
 
 
@@ -71,29 +79,32 @@ def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _load(path: str) -> tuple[Any, Any]:
-    """The sweep read from ``path``, and the pandas module to tabulate it with.
+    """Return pandas and the sweep at ``path``, after the checks (and words) of the other commands.
 
     Raises:
-        CommandError: ``path`` cannot be read, holds no event files, or pandas is missing.
+        CommandError: What the other commands refuse (a URL's scheme, package, credentials,
+            endpoint; a missing or wrong local path), or the read fails.
     """
     from tblog import _hparams_read, _reader
 
-    if not _reader.is_url(path):
-        find_runs(path)  # the checks (and words) of the other commands for a local path
+    remote = _reader.is_url(path)
+    if remote:  # the bounded check of the other commands: scheme, package, credentials, endpoint
+        check_url(path, missing_ok=False)
+    else:
+        find_runs(path)
     try:
-        pd = _hparams_read._pandas()
-        sweep = _hparams_read.load(path)
+        return _hparams_read._pandas(), _hparams_read.load(path)
     except FileNotFoundError as exc:
         msg = f"{path}: no such file or directory"
         raise CommandError(msg) from exc
     except (ModuleNotFoundError, _reader.NotAnEventError) as exc:
         raise CommandError(str(exc)) from exc
-    except OSError as exc:
-        raise CommandError(os_problem(exc)) from exc
-    if not sweep.runs:
-        msg = f"no event files found under {path}"
-        raise CommandError(msg)
-    return pd, sweep
+    except Exception as exc:  # a store's own error types while reading a URL: report them
+        if remote:
+            raise CommandError(store_problem(path, exc)) from exc
+        if isinstance(exc, OSError):
+            raise CommandError(os_problem(exc)) from exc
+        raise
 
 
 def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
@@ -101,6 +112,9 @@ def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
     from tblog import _hparams_read
 
     pd, sweep = _load(args.path)
+    if not sweep.runs:
+        msg = f"no event files found under {args.path}"
+        raise CommandError(msg)
     metrics = args.metric
     if not sweep.sessions:  # no hyperparameters anywhere: every run is a row
         sweep.sessions = [_hparams_read.Session(run, {}) for run in sweep.runs]
@@ -108,6 +122,12 @@ def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
             metrics = sorted({tag for _, tag in sweep.series})
     if metrics is None:
         metrics = [sweep.metric_name(group, tag) for group, tag in sweep.metrics]
+    for name in args.metric or ():  # asked for by name: a column of '-' would hide a typo
+        if all(sweep.series_of(session.run, name) is None for session in sweep.sessions):
+            tags = sorted({tag for _, tag in sweep.series})
+            shown = ", ".join(tags[:10]) + (", ..." if len(tags) > 10 else "")
+            msg = f"--metric {name}: no run has that scalar tag (tags: {shown or 'none'})"
+            raise CommandError(msg)
     df = _hparams_read.table(pd, sweep, metrics, args.agg)
     if args.sort:
         column = args.sort.removeprefix("-")

@@ -80,7 +80,7 @@ def tag_rows(scalars: _reader.Scalars) -> list[tuple[str, ...]]:
             (
                 tag,
                 str(len(steps)),
-                f"{steps[0]}..{steps[-1]}",
+                f"{steps.min()}..{steps.max()}",  # written order need not be step order
                 _number(float(values[-1])),
                 _number(float(low)),
                 _number(float(high)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import time
 from typing import IO, TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from tblog._cli.common import (
     positive_float,
     read_new,
     store_problem,
+    unreadable,
 )
 from tblog._cli.tags import table, tag_rows
 
@@ -133,6 +135,13 @@ def _one_line(text: str) -> str:
     return " ".join(body.splitlines())
 
 
+def _reader_runs(root: str) -> list[tuple[str, str]]:
+    """The runs the reader finds below a local ``root`` (none for a missing one)."""
+    from tblog import _reader
+
+    return _reader.find_runs(root) if os.path.exists(root) else []
+
+
 def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
     """Show the runs' tags (last/min/max, points, a sparkline) and newest text, refreshing.
 
@@ -144,6 +153,9 @@ def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
             check_url(path, missing_ok=True)
         else:
             check_local(path, missing_ok=True)
+            problem = unreadable(path, below=True)
+            if problem is not None and not _reader_runs(path):  # it would wait for ever
+                raise CommandError(problem)
     watch = Watch(args.paths, args.lines)
     terminal = out.isatty()
     limit = 1 if args.once else args.max_refreshes
