@@ -224,7 +224,7 @@ def _replay_problem(log: str, logdir: str, tally: _Tally) -> str | None:
 
 
 #: Seconds a replay into object storage waits for its uploads without any progress.
-_UPLOAD_PATIENCE = 10.0
+UPLOAD_PATIENCE = 10.0
 
 
 def _wait_for_writes(writer: Any, *, remote: bool) -> None:
@@ -232,7 +232,7 @@ def _wait_for_writes(writer: Any, *, remote: bool) -> None:
 
     A replay is a batch job, so a local run waits for every point. A remote run's points are
     written to the spool, then uploaded; a store that refuses them (a bucket removed, access
-    denied) would make an unbounded wait hang, so the wait ends after ``_UPLOAD_PATIENCE``
+    denied) would make an unbounded wait hang, so the wait ends after ``UPLOAD_PATIENCE``
     seconds in which nothing was written or uploaded (the spool's segments stay, to
     ``tblog upload`` later, and the replay says so).
     """
@@ -240,7 +240,7 @@ def _wait_for_writes(writer: Any, *, remote: bool) -> None:
         writer.flush(timeout=math.inf)
         return
     seen = None
-    while not writer.flush(timeout=_UPLOAD_PATIENCE):
+    while not writer.flush(timeout=UPLOAD_PATIENCE):
         now = (writer.stats.written, writer.stats.spooled, writer.stats.dropped)
         if now == seen:
             return
