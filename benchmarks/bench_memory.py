@@ -16,6 +16,7 @@ import time
 
 import tblog
 from tblog import _run
+from tblog._options import DEFAULT_MAX_QUEUE
 
 
 def rss_mb() -> float:
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Stall the writer, log the records, print RSS before and after and the counters."""
     parser = argparse.ArgumentParser(description="tblog memory with a stalled writer")
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--max-queue", type=int, default=_run.DEFAULT_MAX_QUEUE)
+    parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE)
     parser.add_argument("--block-secs", type=float, default=0.0)
     args = parser.parse_args(argv)
 

@@ -1,74 +1,28 @@
-"""The shared writer of one run directory: steps, queue, writer thread, files, exit and fork."""
+"""The shared writer of one run directory: steps, queue, writer thread and sink."""
 
 from __future__ import annotations
 
-import atexit
-import datetime
-import logging
-import math
 import os
-import socket
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
 from tblog._kinds import EVENT, FLUSH, SCALAR
-from tblog._remote import RemoteSegments, is_url, join, local_path, open_store
+from tblog._nan import NanSentinel
+from tblog._options import WAIT_MAX, WriterOptions
+from tblog._purge import session_start
+from tblog._remote import RemoteSegments, is_url, join, open_store
 from tblog._report import Once, report
 from tblog._sink import EventSink, LocalFile, records_in
 from tblog._step import STEP
 from tblog._values import MAX_STEP
 
-DEFAULT_FLUSH_SECS = 1.0
-
-
-def session_start(step: int) -> Any:
-    """A builder of a ``SessionLog.START`` event at ``step`` (what a resume's purge writes)."""
-
-    def build() -> Any:
-        from tensorboardX.proto.event_pb2 import Event, SessionLog
-
-        return Event(step=step, wall_time=time.time(), session_log=SessionLog(status=1))
-
-    return build
-
-
-DEFAULT_MAX_QUEUE = 200_000
-DEFAULT_BLOCK_SECS = 1.0
-DEFAULT_TIMEOUT_SECS = 10.0
-DEFAULT_UPLOAD_SECS = 30.0
-
-#: The logger of the NaN/Inf sentinel's warnings (its records never feed a run back).
-NAN_LOGGER = "tblog.nan"
 _WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
-_WAIT_MAX = threading.TIMEOUT_MAX  # the longest wait a lock or thread join accepts
 _CHUNK = 4096  # points encoded per write() call
-
-_registry: dict[str, Run] = {}
-_registry_lock = threading.Lock()
-# Per-tag step counters of each run directory; they outlive a closed Run, so a run reopened in
-# this process (dictConfig run again, a notebook cell re-run) continues its counted steps.
-_counters: dict[str, dict[str, int]] = {}
-_exit_hook_installed = False
-_early_exit_hook_installed = False
-_exiting = False  # set by the exit hook: runs closed by it write later points synchronously
-_exit_deadline: float | None = None  # the monotonic time every wait at exit ends by
-_late: list[Run] = []  # runs writing synchronously after the exit hook
-_forked: dict[str, str] = {}  # in a forked child: the parent's run directory -> the child's
-_mp_finalizer_pid = 0  # the multiprocessing child process that has its exit finalizer
-
-
-class _AfterForkKey:
-    """A weakly referenceable key for ``multiprocessing.util.register_after_fork``."""
-
-
-_after_fork_key = _AfterForkKey()
-_default_logdir: str | None = None
-_active_logdir: str | None = None
 
 
 class _FlushMarker:
@@ -83,100 +37,6 @@ class _FlushMarker:
         self.synced: Callable[[float], bool] | None = None
 
 
-def check_options(
-    flush_secs: Any = DEFAULT_FLUSH_SECS,
-    max_queue: Any = DEFAULT_MAX_QUEUE,
-    block_secs: Any = DEFAULT_BLOCK_SECS,
-    timeout_secs: Any = DEFAULT_TIMEOUT_SECS,
-    upload_secs: Any = DEFAULT_UPLOAD_SECS,
-    max_bytes: Any = None,
-    storage_options: Any = None,
-    spool_dir: Any = None,
-    filename_suffix: Any = "",
-    nan_warning: Any = True,
-) -> None:
-    """Raise naming the first writer option that is unusable (before anything starts).
-
-    Args:
-        flush_secs: Seconds between periodic writes, a number > 0.
-        max_queue: Points queued before a logging call waits, an int >= 1.
-        block_secs: Seconds a logging call may wait for room, a number >= 0.
-        timeout_secs: Seconds ``flush()``, ``close()`` and the exit hook wait at most, > 0.
-        upload_secs: Seconds between segment uploads of a remote run, > 0.
-        max_bytes: The largest event file (or segment) in bytes, an int >= 1024, or None.
-        storage_options: fsspec options of a remote run, a mapping or None.
-        spool_dir: Where a remote run's segments wait for upload, a path or None.
-        filename_suffix: Appended to event file names, a str of printable characters other
-            than path separators and ``? #``.
-        nan_warning: Warn through ``logging`` when a scalar tag turns non-finite, a bool.
-
-    Raises:
-        ValueError: An option is not a number in its range, or a suffix holds a separator, a
-            control character or ``? #``.
-        TypeError: ``storage_options`` is not a mapping, ``spool_dir`` not a path,
-            ``filename_suffix`` not a str, or ``nan_warning`` not a bool.
-    """
-    if not isinstance(filename_suffix, str):
-        msg = f"filename_suffix must be a str, got {type(filename_suffix).__name__}"
-        raise TypeError(msg)
-    odd = [c for c in filename_suffix if c in "/\\?#" or c == os.sep or not c.isprintable()]
-    if odd:
-        msg = (
-            f"filename_suffix must not hold a path separator, a control character, or "
-            f"? # (which URLs and stores treat specially), got {filename_suffix!r}"
-        )
-        raise ValueError(msg)
-    if not isinstance(nan_warning, bool):
-        msg = f"nan_warning must be True or False, got {nan_warning!r}"
-        raise TypeError(msg)
-    if max_bytes is not None and (
-        not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1024
-    ):
-        msg = f"max_bytes must be an int >= 1024 or None, got {max_bytes!r}"
-        raise ValueError(msg)
-    if storage_options is not None and not isinstance(storage_options, Mapping):
-        msg = f"storage_options must be a mapping, got {type(storage_options).__name__}"
-        raise TypeError(msg)
-    if spool_dir is not None and not isinstance(spool_dir, (str, os.PathLike)):
-        msg = f"spool_dir must be a path, got {spool_dir!r}"
-        raise TypeError(msg)
-    for name, value, strict in (
-        ("flush_secs", flush_secs, True),
-        ("block_secs", block_secs, False),  # math.inf: wait as long as it takes (a batch job)
-        ("timeout_secs", timeout_secs, True),
-        ("upload_secs", upload_secs, True),
-    ):
-        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        bounded = strict and number is not None and 0 < number <= _WAIT_MAX
-        if number is None or math.isnan(number) or (not bounded if strict else number < 0):
-            rule = f"> 0 and at most {_WAIT_MAX:g}" if strict else ">= 0"
-            msg = f"{name} must be a number {rule}, got {value!r}"
-            raise ValueError(msg)
-    if not isinstance(max_queue, int) or isinstance(max_queue, bool) or max_queue < 1:
-        msg = f"max_queue must be an int >= 1, got {max_queue!r}"
-        raise ValueError(msg)
-
-
-def default_logdir() -> str:
-    """Return this process's default run directory, ``runs/<YYYYmmdd-HHMMSS>_<host>``."""
-    global _default_logdir
-    if _default_logdir is None:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        _default_logdir = os.path.join("runs", f"{stamp}_{socket.gethostname()}")
-    return _default_logdir
-
-
-def active_logdir() -> str:
-    """Return the run directory a missing ``logdir`` means: the active setup() run, else default."""
-    return _active_logdir if _active_logdir is not None else default_logdir()
-
-
-def set_active_logdir(logdir: str | None) -> None:
-    """Make ``logdir`` the run that a missing ``logdir`` means (set by ``tblog.setup``)."""
-    global _active_logdir
-    _active_logdir = logdir
-
-
 class Run:
     """One run directory's writer: every handler, facade and processor aimed at it shares it.
 
@@ -184,41 +44,35 @@ class Run:
     points of one tag are queued in step order); the writer thread encodes, frames and writes.
     """
 
+    #: Set by the registry's exit hook: a run closed (or opened) after it writes later points
+    #: on the calling thread, since no thread can start then.
+    exiting: ClassVar[bool] = False
+    #: The runs writing on the calling thread after the exit hook (it completes their sinks).
+    late_runs: ClassVar[list[Run]] = []
+
     def __init__(
         self,
         logdir: str,
-        *,
-        flush_secs: float = DEFAULT_FLUSH_SECS,
-        max_queue: int = DEFAULT_MAX_QUEUE,
-        block_secs: float = DEFAULT_BLOCK_SECS,
-        timeout_secs: float = DEFAULT_TIMEOUT_SECS,
-        upload_secs: float = DEFAULT_UPLOAD_SECS,
-        max_bytes: int | None = None,
-        storage_options: Mapping[str, Any] | None = None,
-        spool_dir: str | os.PathLike[str] | None = None,
-        nan_warning: bool = True,
+        options: WriterOptions,
+        counters: dict[str, int],
         first_events: Iterable[Any] = (),
-        filename_suffix: str = "",
     ) -> None:
-        check_options(
-            flush_secs,
-            max_queue,
-            block_secs,
-            timeout_secs,
-            upload_secs,
-            max_bytes,
-            storage_options,
-            spool_dir,
-            filename_suffix,
-            nan_warning,
-        )
-        store = open_store(logdir, storage_options) if is_url(logdir) else None
+        """Open the run's sink and start its writer thread.
+
+        Args:
+            logdir: The run's directory or URL, as the registry names it.
+            options: The run's writer options (checked when they were made).
+            counters: The per-tag step counters the run counts in (they outlive the run).
+            first_events: Event builders the first event file starts with (a resume's purge).
+        """
+        store = open_store(logdir, options.storage_options) if is_url(logdir) else None
         self.key = logdir  # the registry key: the directory as first opened in this process
         self.logdir = logdir
-        self.flush_secs = float(flush_secs)
-        self.max_queue = int(max_queue)
-        self.block_secs = float(block_secs)
-        self.timeout_secs = float(timeout_secs)
+        self.options = options
+        self.flush_secs = float(options.flush_secs)
+        self.max_queue = int(options.max_queue)
+        self.block_secs = float(options.block_secs)
+        self.timeout_secs = float(options.timeout_secs)
         self.refs = 0
         self.closed = False
         self.late = False  # closed by the exit hook: later points are written synchronously
@@ -227,7 +81,7 @@ class Run:
         self._errors = 0  # encoding errors and a dead writer thread; the sink counts I/O errors
         self._lock = threading.Lock()
         self._thread_lock = threading.Lock()
-        self._next = _counters.setdefault(logdir, {})
+        self._next = counters
         self._queue: deque[Any] = deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -236,40 +90,41 @@ class Run:
         self._stuck_at: int | None = None  # _progress when a flush last waited in vain
         self._closed_done = threading.Event()  # set when close() finished (or gave up)
         self.warn_once = Once()  # report a problem of this run once
-        self.nan_warning = nan_warning
-        self._nonfinite: set[str] = set()  # scalar tags whose last value was NaN or inf
+        self.nan_warning = options.nan_warning
         self._first_events = list(first_events)
         self._purge_limits: dict[str, int] | None = None  # a resumed run: see purge_below()
         self._scalars = ScalarEncoder()
         # These import numpy and tensorboardX before the thread starts (a fork never catches the
         # writer thread half-way through an import).
         self._batch = BatchScalarEncoder(self._scalars)
-        import numpy as np  # imported by the encoder above already: a dict lookup
-
-        self._np = np
+        self._sentinel = NanSentinel()
         self._protos = ProtoEncoder()
-        self._sink: EventSink
-        if store is None:
-            self._sink = LocalFile(logdir, self._header, max_bytes, filename_suffix)
-        else:
-            self._sink = RemoteSegments(
-                logdir,
-                self._header,
-                fs=store[0],
-                path=store[1],
-                upload_secs=upload_secs,
-                max_bytes=max_bytes,
-                spool_dir=None if spool_dir is None else os.fspath(spool_dir),
-                stall_secs=timeout_secs,
-                storage_options=storage_options,
-                suffix=filename_suffix,
-            )
+        self._sink = self._open_sink(store)
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
-        if _exiting:  # opened by a late exit hook, when no thread can be started (Python 3.12)
+        if Run.exiting:  # opened by a late exit hook, when no thread can be started (3.12)
             self._write_late()
         else:
             self._start_thread()
+
+    def _open_sink(self, store: tuple[Any, str] | None) -> EventSink:
+        """The run's sink: a local event file, or segments uploaded to ``store``."""
+        options = self.options
+        if store is None:
+            return LocalFile(self.logdir, self._header, options.max_bytes, options.filename_suffix)
+        spool_dir = options.spool_dir
+        return RemoteSegments(
+            self.logdir,
+            self._header,
+            fs=store[0],
+            path=store[1],
+            upload_secs=options.upload_secs,
+            max_bytes=options.max_bytes,
+            spool_dir=None if spool_dir is None else os.fspath(spool_dir),
+            stall_secs=options.timeout_secs,
+            storage_options=options.storage_options,
+            suffix=options.filename_suffix,
+        )
 
     @property
     def path(self) -> str | None:
@@ -461,7 +316,7 @@ class Run:
         """
         limit = self.timeout_secs if timeout is None else timeout
         if self.closed:  # another thread may still be closing: its close is this flush's
-            return self.dropped if self._closed_done.wait(min(limit, _WAIT_MAX)) else None
+            return self.dropped if self._closed_done.wait(min(limit, WAIT_MAX)) else None
         if self._stuck_at is not None and self._stuck_at == self._progress:
             return None  # an earlier flush timed out and the writer has not moved since
         thread = self._thread
@@ -504,7 +359,7 @@ class Run:
         try:
             thread = self._thread
             if thread is not None and thread is not threading.current_thread():
-                thread.join(min(timeout, _WAIT_MAX))
+                thread.join(min(timeout, WAIT_MAX))
                 if thread.is_alive():
                     left = sum(1 for item in self._queue if item[0] != FLUSH)
                     report(
@@ -514,7 +369,7 @@ class Run:
                     return  # the thread still owns the file; a daemon, it ends with the process
                 self._drain()  # points put while the thread was stopping (the check raced)
             self._sink.close(deadline)
-            if _exiting:
+            if Run.exiting:
                 self._write_late()
         finally:
             self._closed_done.set()
@@ -524,7 +379,7 @@ class Run:
         self.late = True
         self._queue = _LateQueue(self)
         self._crowded_at = sys.maxsize
-        _late.append(self)
+        Run.late_runs.append(self)
 
     def finish_late(self, deadline: float) -> None:
         """Complete what late points left in the sink (a remote run's last segment)."""
@@ -645,7 +500,7 @@ class Run:
         """Encode scalar points in a batch; returns the framed chunks and the points they hold."""
         if self.nan_warning:
             try:
-                self._watch_finite(tags, values, steps)
+                self._sentinel.watch(self.logdir, tags, values, steps)
             except Exception as exc:  # noqa: BLE001 - the sentinel must never cost a point
                 self.warn_once("nan-warning", f"the NaN/Inf check of {self.logdir} failed: {exc}")
         try:
@@ -658,42 +513,6 @@ class Run:
                 except Exception as exc:  # noqa: BLE001, PERF203 - the slow path finding a bad point
                     self._encode_failed(point[0], exc)
             return out, len(out)
-
-    def _watch_finite(self, tags: Any, values: Any, steps: Any) -> None:
-        """The NaN/Inf sentinel: warn when a scalar tag turns non-finite, and when it recovers.
-
-        One numpy pass over the batch: nothing more happens while every value is finite and no
-        tag is in the non-finite state. The points themselves are written as they are.
-        """
-        finite: Any
-        if len(values) < 8:  # a few points: cheaper in Python than a numpy round trip
-            finite = [_is_finite(value) for value in values]
-            all_finite = all(finite)
-        else:
-            np = self._np
-            try:
-                finite = np.isfinite(np.array(values, dtype=np.float64))
-            except (OverflowError, TypeError, ValueError):  # an int beyond float64 is finite
-                finite = np.array([_is_finite(value) for value in values], dtype=bool)
-            all_finite = bool(finite.all())
-        nonfinite = self._nonfinite
-        if all_finite and not nonfinite:
-            return
-        for i, tag in enumerate(tags):
-            if not finite[i]:
-                if tag not in nonfinite:
-                    nonfinite.add(tag)
-                    _nan_warning(
-                        "%s: tag %r got the non-finite value %r at step %d (its points are "
-                        "written as they are)",
-                        self.logdir, tag, values[i], steps[i],
-                    )  # fmt: skip
-            elif tag in nonfinite:
-                nonfinite.discard(tag)
-                _nan_warning(
-                    "%s: tag %r is finite again at step %d (value %r)",
-                    self.logdir, tag, steps[i], values[i],
-                )  # fmt: skip
 
     def _encode_failed(self, tag: str, exc: Exception) -> None:
         self.dropped += 1
@@ -732,7 +551,15 @@ class Run:
 
     # ---- fork -----------------------------------------------------------------------------
 
-    def _reset_in_child(self) -> None:
+    def lock_for_fork(self) -> None:
+        """Hold the queue's lock across a fork (the child then never inherits it taken)."""
+        self._lock.acquire()
+
+    def unlock_after_fork(self) -> None:
+        """Release the lock ``lock_for_fork`` took, in the parent after the fork."""
+        self._lock.release()
+
+    def reset_in_child(self) -> None:
         """Give a forked child its own sub-run: it never touches the parent's file or queue."""
         self._lock = threading.Lock()
         self._thread_lock = threading.Lock()
@@ -752,31 +579,6 @@ def _unsynced(_deadline: float) -> bool:
     return False
 
 
-def _nan_warning(msg: str, *args: Any) -> None:
-    """Log a WARNING through ``tblog.nan`` from the writer thread, without logging's module lock.
-
-    ``Logger.warning`` may take that lock (its level cache), which ``dictConfig`` holds while it
-    flushes the handlers it replaces, waiting for this very thread. The logger is made once,
-    at the first warning of the process; a logger ``dictConfig`` disabled stays silent.
-    """
-    logger = logging.Logger.manager.loggerDict.get(NAN_LOGGER)
-    if not isinstance(logger, logging.Logger):
-        logger = logging.getLogger(NAN_LOGGER)
-    disabled = logger.disabled or logger.manager.disable >= logging.WARNING
-    if disabled or logger.getEffectiveLevel() > logging.WARNING:
-        return
-    logger.handle(logger.makeRecord(NAN_LOGGER, logging.WARNING, __file__, 0, msg, args, None))
-
-
-def _is_finite(value: Any) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float is still a finite number
-        return True
-    except (TypeError, ValueError):  # not a number at all: the encoder reports it
-        return True
-
-
 class _LateQueue(deque[Any]):
     """The queue of a run closed by the exit hook: each point is written as it is put."""
 
@@ -789,161 +591,3 @@ class _LateQueue(deque[Any]):
         with self._lock:
             super().append(item)
             self._run._drain()
-
-
-def acquire(logdir: str | os.PathLike[str] | None = None, **options: Any) -> Run:
-    """Return the shared Run of ``logdir`` with one more reference (created on first use).
-
-    Raises:
-        ValueError: An option is unusable (nothing is started then).
-    """
-    global _exit_hook_installed
-    check_options(**{k: v for k, v in options.items() if k != "first_events"})
-    key = run_key(logdir if logdir is not None else default_logdir())
-    while key in _forked:  # a run of a parent (or grandparent) process: this child's sub-run
-        key = _forked[key]
-    with _registry_lock:
-        run = _registry.get(key)
-        if run is None or (run.closed and not run.late):
-            run = Run(key, **options)
-            _registry[key] = run
-            if not _exit_hook_installed:
-                # Registered after logging's own hook, so it runs before logging.shutdown().
-                atexit.register(_exit_hook)
-                _exit_hook_installed = True
-                import multiprocessing.util  # already imported by tensorboardX: free here
-
-                multiprocessing.util.register_after_fork(_after_fork_key, _finalize_in_mp_child)
-            if is_url(key):
-                _install_early_exit_hook()
-            _finalize_in_mp_child()
-        run.refs += 1
-        return run
-
-
-def run_key(logdir: str | os.PathLike[str]) -> str:
-    """The one name of a run directory in this process: a URL, or an absolute local path."""
-    path = os.fspath(logdir)
-    if is_url(path):
-        return path.rstrip("/")
-    return os.path.realpath(local_path(path))
-
-
-def release(run: Run) -> None:
-    """Drop one reference and return once every point queued before it is written.
-
-    The last reference closes the run. Either way the wait is limited to the run's
-    ``timeout_secs``: a ``close()`` is a barrier for every path into the run, never a hang.
-    """
-    with _registry_lock:
-        run.refs -= 1
-        last = run.refs <= 0
-        if last and _registry.get(run.key) is run:
-            del _registry[run.key]
-    if last:
-        run.close()
-    else:
-        run.flush()
-
-
-def close_all(timeout: float | None = None) -> None:
-    """Drain and close every open run, within ``timeout`` seconds in all.
-
-    None means the longest ``timeout_secs`` of the open runs (10 s by default).
-    """
-    with _registry_lock:
-        runs = list(_registry.values())
-        _registry.clear()
-    if timeout is None:
-        timeout = max((run.timeout_secs for run in runs), default=DEFAULT_TIMEOUT_SECS)
-    deadline = time.monotonic() + timeout
-    for run in runs:
-        try:
-            run.close(max(0.0, deadline - time.monotonic()))
-        except Exception as exc:  # noqa: BLE001, PERF203 - one run's failure must not cost the others
-            report(f"closing {run.logdir} failed: {type(exc).__name__}: {exc}")
-
-
-def _exit_hook() -> None:
-    """At exit: close every run; a point logged later (by a later exit hook) is still written.
-
-    It may run twice (threading's exit hooks, then atexit): both share one deadline, the
-    longest ``timeout_secs`` of the open runs, so the exit waits that long in all, at most.
-    """
-    global _exiting, _exit_deadline
-    _exiting = True
-    if _exit_deadline is None:
-        with _registry_lock:
-            limit = max((run.timeout_secs for run in _registry.values()), default=None)
-        _exit_deadline = time.monotonic() + (DEFAULT_TIMEOUT_SECS if limit is None else limit)
-    close_all(max(0.0, _exit_deadline - time.monotonic()))
-    for run in _late:
-        run.finish_late(_exit_deadline)
-
-
-def _install_early_exit_hook() -> None:
-    """Close the runs at interpreter exit before its thread pools stop taking work.
-
-    A store's client (s3fs over aiobotocore, say) needs worker threads and executors to upload,
-    which ``atexit`` hooks no longer get (``cannot schedule new futures after interpreter
-    shutdown``). ``threading``'s own exit hooks run before that; registered after the store's
-    packages were imported, this one runs before theirs. Where it is missing, ``atexit`` serves.
-    """
-    global _early_exit_hook_installed
-    if _early_exit_hook_installed:
-        return
-    register = getattr(threading, "_register_atexit", None)
-    if register is not None:
-        register(_exit_hook)
-        _early_exit_hook_installed = True
-
-
-def _finalize_in_mp_child(_key: object = None) -> None:
-    """In a multiprocessing child (fork, forkserver), close the runs from its exit finalizers.
-
-    Such a child leaves through ``os._exit``, which skips ``atexit``. Called when a run opens and
-    after multiprocessing forks a child (for the runs it inherited).
-    """
-    global _mp_finalizer_pid
-    mp = sys.modules.get("multiprocessing")
-    if mp is None or _mp_finalizer_pid == os.getpid() or mp.parent_process() is None:
-        return
-    import multiprocessing.util
-
-    multiprocessing.util.Finalize(None, _exit_hook, exitpriority=100)
-    _mp_finalizer_pid = os.getpid()
-
-
-def _before_fork() -> None:
-    _registry_lock.acquire()
-    for run in _registry.values():
-        run._lock.acquire()
-
-
-def _after_fork_in_parent() -> None:
-    for run in _registry.values():
-        run._lock.release()
-    _registry_lock.release()
-
-
-def _after_fork_in_child() -> None:
-    global _registry_lock
-    _registry_lock = threading.Lock()
-    runs = list(_registry.values())
-    _registry.clear()
-    for run in runs:
-        parent = run.key
-        run._reset_in_child()
-        # The parent's directory means the child's sub-run from now on, also to a handler the
-        # child makes again (a dictConfig run in the child): it never writes the parent's run.
-        run.key = _forked[parent] = run.logdir
-        _counters[run.key] = run._next
-        _registry[run.key] = run
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork,
-        after_in_parent=_after_fork_in_parent,
-        after_in_child=_after_fork_in_child,
-    )

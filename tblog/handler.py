@@ -13,9 +13,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from tblog import _run
+from tblog import _options, _registry
 from tblog._kinds import LOG
+from tblog._options import WriterOptions
 from tblog._report import Once
+from tblog._run import Run
 from tblog._values import MISSING, read_payload
 from tblog.writer import RunWriter, WriterStats, stats_of
 
@@ -70,6 +72,7 @@ class TensorBoardHandler(logging.Handler):
             (default: no limit locally, 64 MiB segments remotely).
         storage_options: fsspec options of a remote run (default: from the environment).
         spool_dir: Where a remote run's segments wait for upload.
+        filename_suffix: Appended to the names of the event files this process creates.
         nan_warning: The NaN/Inf sentinel (default on): the first time a scalar tag gets a NaN
             or an infinity, one WARNING through the ``tblog.nan`` logger names the run, the tag,
             the step and the value, and one more when the tag is finite again; the points are
@@ -84,7 +87,7 @@ class TensorBoardHandler(logging.Handler):
 
     # Class-level defaults: a handler whose construction failed half-way stays harmless.
     _writer: RunWriter | None = None
-    _live_run: _run.Run | None = None
+    _live_run: Run | None = None
     _logdir = ""
 
     def __init__(
@@ -93,36 +96,26 @@ class TensorBoardHandler(logging.Handler):
         level: int | str = logging.NOTSET,
         *,
         text_tag: str | None = DEFAULT_TEXT_TAG,
-        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
-        max_queue: int = _run.DEFAULT_MAX_QUEUE,
-        block_secs: float = _run.DEFAULT_BLOCK_SECS,
-        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
-        upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+        flush_secs: float = _options.DEFAULT_FLUSH_SECS,
+        max_queue: int = _options.DEFAULT_MAX_QUEUE,
+        block_secs: float = _options.DEFAULT_BLOCK_SECS,
+        timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
         max_bytes: int | None = None,
         storage_options: Mapping[str, Any] | None = None,
         spool_dir: str | os.PathLike[str] | None = None,
+        filename_suffix: str = "",
         nan_warning: bool = True,
     ) -> None:
         # Validate before Handler.__init__ registers the handler for logging.shutdown().
         cached = check_text_tag(text_tag) if text_tag is not None else True
-        options: dict[str, Any] = {
-            "flush_secs": flush_secs,
-            "max_queue": max_queue,
-            "block_secs": block_secs,
-            "timeout_secs": timeout_secs,
-            "upload_secs": upload_secs,
-            "max_bytes": max_bytes,
-            "storage_options": storage_options,
-            "spool_dir": spool_dir,
-            "nan_warning": nan_warning,
-        }
-        _run.check_options(**options)
+        options = WriterOptions.pick(locals())
         super().__init__(level)
         self.text_tag = text_tag
         self._text_tag_cached = cached
         self._text_tags: dict[tuple[str, str], str] = {}
         self._once = Once()
-        run = _run.acquire(_run.active_logdir() if logdir is None else logdir, **options)
+        run = _registry.acquire(logdir, options)
         self._live_run = run
         self._logdir = run.logdir
 
@@ -152,7 +145,7 @@ class TensorBoardHandler(logging.Handler):
             self._writer = RunWriter(run.key)  # one more share of the same run
         return self._writer
 
-    def _open_run(self) -> _run.Run:
+    def _open_run(self) -> Run:
         run = self._live_run
         if run is None:
             from tblog.exceptions import WriterClosedError
@@ -225,7 +218,7 @@ class TensorBoardHandler(logging.Handler):
         except Exception:  # noqa: BLE001 - stdlib convention: errors go to handleError
             self.handleError(record)
 
-    def _emit_text(self, run: _run.Run, record: logging.LogRecord) -> None:
+    def _emit_text(self, run: Run, record: logging.LogRecord) -> None:
         template = self.text_tag
         if template is None:
             return
@@ -268,7 +261,7 @@ class TensorBoardHandler(logging.Handler):
             if writer is not None:
                 writer.close()
             if run is not None:
-                _run.release(run)
+                _registry.release(run)
         finally:
             try:
                 super().close()

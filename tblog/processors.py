@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from tblog import _run
+from tblog import _options, _registry
 from tblog._kinds import LOG, SCALAR
+from tblog._options import OPTION_NAMES, WriterOptions
 from tblog._report import Once
+from tblog._run import Run
 from tblog._values import PointError, check_step, check_tag, classify, read_payload, safe_repr
 from tblog.writer import require
 
@@ -49,6 +51,9 @@ class TensorBoardProcessor:
         nan_warning: The NaN/Inf sentinel (see ``TensorBoardHandler``): warn through the
             ``tblog.nan`` logger when a scalar tag turns non-finite and when it recovers. The
             run's first opener decides it.
+        max_queue, block_secs, upload_secs, max_bytes, storage_options, spool_dir,
+            filename_suffix: The run's other writer options, as ``RunWriter`` takes them (a
+            remote ``logdir`` with its ``storage_options``, say).
 
     Raises:
         ModuleNotFoundError: structlog is not installed (``pip install "tblog[structlog]"``).
@@ -63,45 +68,65 @@ class TensorBoardProcessor:
         keys: Iterable[str] | None = None,
         text: bool = False,
         text_tag: str = "logs/{level}",
-        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
-        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
+        flush_secs: float = _options.DEFAULT_FLUSH_SECS,
+        max_queue: int = _options.DEFAULT_MAX_QUEUE,
+        block_secs: float = _options.DEFAULT_BLOCK_SECS,
+        timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
+        max_bytes: int | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        spool_dir: str | os.PathLike[str] | None = None,
+        filename_suffix: str = "",
         nan_warning: bool = True,
     ) -> None:
         require("structlog", "structlog", "TensorBoardProcessor and the structlog bridge")
         if isinstance(keys, str):
             msg = f"keys must be a list of key names, not the str {keys!r}"
             raise TypeError(msg)
-        _run.check_options(
-            flush_secs=flush_secs, timeout_secs=timeout_secs, nan_warning=nan_warning
-        )
-        self.timeout_secs = timeout_secs
-        self.nan_warning = nan_warning
+        self.options = WriterOptions.pick(locals())
         self.logdir = None if logdir is None else str(logdir)
         self.keys = tuple(keys or ())
         self.text = text
         self.text_tag = text_tag
-        self.flush_secs = flush_secs
         self._init_state()
+
+    @property
+    def flush_secs(self) -> float:
+        """The run's ``flush_secs`` this processor opens it with."""
+        return self.options.flush_secs
+
+    @property
+    def timeout_secs(self) -> float:
+        """The run's ``timeout_secs`` this processor opens it with."""
+        return self.options.timeout_secs
+
+    @property
+    def nan_warning(self) -> bool:
+        """Whether the run this processor opens warns on NaN/Inf scalars."""
+        return self.options.nan_warning
 
     def _init_state(self) -> None:
         self._lock = threading.Lock()
         self._close_lock = threading.Lock()  # a second close() waits for the first
         self._pid = os.getpid()  # a fork while another thread held a lock: new ones
-        self._run: _run.Run | None = None
+        self._run: Run | None = None
         self._target: str | None = None
         self._report = Once()
 
     def __getstate__(self) -> dict[str, Any]:
-        names = ("logdir", "keys", "text", "text_tag", "flush_secs", "timeout_secs", "nan_warning")
-        return {k: getattr(self, k) for k in names}
+        names = ("logdir", "keys", "text", "text_tag")
+        return {**{k: getattr(self, k) for k in names}, "options": self.options}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.nan_warning = True  # a processor pickled before the option existed
+        state = dict(state)
+        if "options" not in state:  # pickled before the options were one object
+            given = {k: state.pop(k) for k in OPTION_NAMES if k in state}
+            state["options"] = WriterOptions(**given)
         self.__dict__.update(state)
         self._init_state()
 
-    def _shared_run(self) -> _run.Run:
-        target = self.logdir if self.logdir is not None else _run.active_logdir()
+    def _shared_run(self) -> Run:
+        target = self.logdir if self.logdir is not None else _registry.active_logdir()
         run = self._run
         if run is None or target != self._target:
             if self._pid != os.getpid():
@@ -109,15 +134,10 @@ class TensorBoardProcessor:
             with self._lock:
                 if self._run is None or target != self._target:
                     old = self._run
-                    self._run = _run.acquire(
-                        target,
-                        flush_secs=self.flush_secs,
-                        timeout_secs=self.timeout_secs,
-                        nan_warning=self.nan_warning,
-                    )
+                    self._run = _registry.acquire(target, self.options)
                     self._target = target
                     if old is not None:
-                        _run.release(old)
+                        _registry.release(old)
                 run = self._run
         return run
 
@@ -172,7 +192,7 @@ class TensorBoardProcessor:
         for error in errors:
             self._report(error.key, f"{error.reason}; the point is skipped, the event is kept")
 
-    def _write_text(self, run: _run.Run, method_name: str, event_dict: EventDict) -> None:
+    def _write_text(self, run: Run, method_name: str, event_dict: EventDict) -> None:
         try:
             tag = self.text_tag.format_map({**event_dict, "level": method_name})
         except (KeyError, IndexError, ValueError, AttributeError):
@@ -199,7 +219,7 @@ class TensorBoardProcessor:
             with self._lock:
                 run, self._run, self._target = self._run, None, None
             if run is not None:
-                _run.release(run)
+                _registry.release(run)
 
     def __repr__(self) -> str:
         return f"TensorBoardProcessor(logdir={self.logdir!r}, keys={list(self.keys)!r})"

@@ -6,11 +6,9 @@ import contextlib
 import copy
 import datetime
 import functools
-import io
 import json
 import math
 import os
-import re
 import socket
 import struct
 import threading
@@ -19,9 +17,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, cast
 
-from tblog import _run
+from tblog import _options, _registry
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
+from tblog._options import WriterOptions
+from tblog._resume import Plan, open_resumed, resume_plan
+from tblog._run import Run
+from tblog._summaries import (
+    audio_summary,
+    check_domains,
+    check_layout,
+    dtype_name,
+    exact,
+    hparams_with_domains,
+    scalar_summary,
+    tensor_summary,
+)
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.writer import (
     _SESSION_START_TAG,
@@ -83,6 +94,7 @@ class SummaryWriter(RunWriter):
         max_bytes: See ``RunWriter``.
         storage_options: See ``RunWriter``.
         spool_dir: See ``RunWriter``.
+        nan_warning: See ``RunWriter``.
 
     Raises:
         ValueError: A bad option (``purge_step``, ``flush_secs`` ...); the message names it.
@@ -95,17 +107,18 @@ class SummaryWriter(RunWriter):
         comment: str | None = "",
         purge_step: int | None = None,
         max_queue: int = 10,
-        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
+        flush_secs: float = _options.DEFAULT_FLUSH_SECS,
         filename_suffix: str = "",
         write_to_disk: bool = True,
         *,
         logdir: PathLike | None = None,
-        block_secs: float = _run.DEFAULT_BLOCK_SECS,
-        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
-        upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+        block_secs: float = _options.DEFAULT_BLOCK_SECS,
+        timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
         max_bytes: int | None = None,
         storage_options: Mapping[str, Any] | None = None,
         spool_dir: PathLike | None = None,
+        nan_warning: bool = True,
     ) -> None:
         del max_queue  # tensorboardX's and torch's flush trigger; tblog writes every flush_secs
         if comment is None:  # tensorboardX takes it as no comment
@@ -122,45 +135,23 @@ class SummaryWriter(RunWriter):
             msg = f"purge_step must be an int >= 0 or None, got {purge_step!r}"
             raise ValueError(msg) from None
         self._given = _choose_logdir(log_dir, logdir, comment)
-        options: dict[str, Any] = {
-            "flush_secs": flush_secs,
-            "block_secs": block_secs,
-            "timeout_secs": timeout_secs,
-            "upload_secs": upload_secs,
-            "max_bytes": max_bytes,
-            "storage_options": storage_options,
-            "spool_dir": spool_dir,
-        }
-        _run.check_options(**options)
-        if filename_suffix:
-            options["filename_suffix"] = filename_suffix
-        self._options = options
+        self._options = WriterOptions.pick(locals())
         self._null = not write_to_disk
         self._metadata: tuple[int | None, float | None] | None = None
         self._charted: dict[str, frozenset[str]] = {}  # add_scalars keys already in the layout
         self._tbx = None
         self._reopening = threading.Lock()
         if self._null:
-            self._hold(cast("_run.Run", _NullRun(_run.run_key(self._given))))
+            self._hold(cast("Run", _NullRun(_registry.run_key(self._given))))
         else:
             self._hold(self._open(purge))
 
-    def _open(self, purge_step: int | None) -> _run.Run:
+    def _open(self, purge_step: int | None) -> Run:
         """Acquire the run; with ``purge_step``, continue it as ``tblog.restore`` does."""
-        first_events: list[Any] = []
-        seeds: dict[str, int] = {}
-        if purge_step is not None:
-            from tblog.root import resume_plan  # the one purge policy, shared with restore()
+        plan: Plan = ([], {}) if purge_step is None else resume_plan(self._given, purge_step)
+        return open_resumed(self._given, self._options, plan, purge_relogged=False)
 
-            first_events, seeds = resume_plan(self._given, purge_step)
-        run = _run.acquire(self._given, first_events=first_events, **self._options)
-        if run.refs > 1:  # already open in this process: the purge goes into its queue
-            for build in first_events:
-                run.put_event(build)
-        run.seed_steps(seeds)
-        return run
-
-    def _live(self) -> _run.Run:
+    def _live(self) -> Run:
         """The run; after ``close()`` a call reopens this writer's share, as tensorboardX does."""
         run = self._run
         if run is None:
@@ -168,9 +159,9 @@ class SummaryWriter(RunWriter):
                 run = self._run
                 if run is None:
                     if self._null:
-                        run = cast("_run.Run", _NullRun(self._logdir))
+                        run = cast("Run", _NullRun(self._logdir))
                     else:
-                        run = _run.acquire(self._logdir, **self._options)
+                        run = _registry.acquire(self._logdir, self._options)
                     self._hold(run)
         return run
 
@@ -327,7 +318,7 @@ class SummaryWriter(RunWriter):
         checked = check_tag(tag)
         _, number = classify(one_element(scalar_value), "scalar")
         build = functools.partial(
-            _scalar_summary,
+            scalar_summary,
             checked,
             float(number),
             str(display_name),
@@ -455,7 +446,7 @@ class SummaryWriter(RunWriter):
             raise ValueError(msg)
         import wave  # here, not on the writer thread: a fork never catches it mid-import
 
-        build = functools.partial(_audio_summary, wave, checked, samples, rate)
+        build = functools.partial(audio_summary, wave, checked, samples, rate)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_tensor(
@@ -469,10 +460,10 @@ class SummaryWriter(RunWriter):
         run = self._live()
         checked = check_tag(tag)
         array = snapshot(tensor)
-        if _dtype_name(array) is None:
+        if dtype_name(array) is None:
             msg = f"add_tensor cannot write dtype {array.dtype}"
             raise ValueError(msg)
-        build = functools.partial(_tensor_summary, checked, array)
+        build = functools.partial(tensor_summary, checked, array)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_hparams(
@@ -513,14 +504,14 @@ class SummaryWriter(RunWriter):
             hparam_domain_discrete = given.get("domain", hparam_domain_discrete)
             global_step = given.get("step", global_step)
             name = given.get("name", given.get("run_name", name))
-        domains = _check_domains(hparam_dict, hparam_domain_discrete)
-        build = functools.partial(_hparams_with_domains, domains=domains)
+        domains = check_domains(hparam_dict, hparam_domain_discrete)
+        build = functools.partial(hparams_with_domains, domains=domains)
         run = self._live()
         if self._null or (claim_session(self._logdir) and _own_run_free(run, metric_dict)):
             self._add_hparams(hparam_dict, metric_dict, global_step, build)
             return
         sub = _sub_run(self._logdir, name or run_name or str(time.time()))
-        with RunWriter.sharing(_run.acquire(sub, **self._options)) as session:
+        with RunWriter.sharing(_registry.acquire(sub, self._options)) as session:
             session._add_hparams(hparam_dict, metric_dict, peer_step(global_step), build)
 
     def add_embedding(
@@ -581,7 +572,7 @@ class SummaryWriter(RunWriter):
         with _layouts_lock:
             charts = self._layout().get(SCALARS_CATEGORY, {})
             regexes = list(charts.get(main_tag, ["Multiline", []])[1])
-            new = [_exact(f"{main_tag}/{key}") for key in keys]
+            new = [exact(f"{main_tag}/{key}") for key in keys]
             regexes += [regex for regex in dict.fromkeys(new) if regex not in regexes]
             self._merge_layout({SCALARS_CATEGORY: {main_tag: ["Multiline", regexes]}})
             self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
@@ -598,7 +589,7 @@ class SummaryWriter(RunWriter):
 
     def _merge_layout(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
         """Merge charts into the run's layout and write the whole layout (the latest one wins)."""
-        added = _check_layout(layout)
+        added = check_layout(layout)
         run = self._live()
         with _layouts_lock:
             merged = copy.deepcopy(self._layout())
@@ -645,8 +636,8 @@ def _choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: s
     given = log_dir if log_dir is not None else logdir
     if given is not None and os.fspath(given) != "":
         return os.fspath(given)
-    active = _run.active_logdir()
-    if not comment and active != _run.default_logdir():  # a tblog.setup() run is active
+    active = _registry.active_logdir()
+    if not comment and active != _registry.default_logdir():  # a tblog.setup() run is active
         return active
     return default_run_name(comment)
 
@@ -738,7 +729,7 @@ def _records_holding(data: bytes, marker: bytes) -> Iterator[bytes]:
         pos = end + 4
 
 
-def _written_tags(run: _run.Run) -> set[str] | None:
+def _written_tags(run: Run) -> set[str] | None:
     """The tags the run's event files hold (any kind, any process), None if unreadable.
 
     Read once, by the first ``add_hparams`` of a run in this process: this process's points
@@ -758,7 +749,7 @@ def _written_tags(run: _run.Run) -> set[str] | None:
     return set(reader.last_steps()) | set(reader.state.plugins)
 
 
-def _own_run_free(run: _run.Run, metric_dict: Any) -> bool:
+def _own_run_free(run: Run, metric_dict: Any) -> bool:
     """True if the run holds no HParams session yet and no point of a metric's tag.
 
     Also none of an earlier process. A metric point written among a curve of the same tag
@@ -794,157 +785,6 @@ def _whole_number(value: Any) -> int | None:
     if not math.isfinite(number) or not number.is_integer():
         return None
     return int(number)
-
-
-def _exact(tag: str) -> str:
-    """A Custom Scalars regex matching ``tag`` only (the plugin matches at the start)."""
-    return re.escape(tag) + "$"
-
-
-def _check_layout(layout: Any) -> dict[str, dict[str, list[Any]]]:
-    """A copy of a Custom Scalars layout, or ValueError naming what is wrong with it."""
-    if not isinstance(layout, Mapping):
-        msg = f"layout must be a mapping of categories, got {type(layout).__name__}"
-        raise TypeError(msg)
-    checked: dict[str, dict[str, list[Any]]] = {}
-    for category, charts in layout.items():
-        if not isinstance(category, str) or not isinstance(charts, Mapping):
-            msg = f"layout[{category!r}] must map chart titles to [kind, tags]"
-            raise TypeError(msg)
-        for title, chart in charts.items():
-            kind, tags = (chart[0], list(chart[1])) if len(chart) == 2 else (None, [])
-            if not isinstance(title, str) or kind not in {"Multiline", "Margin"}:
-                msg = f"layout[{category!r}][{title!r}] must be ['Multiline' or 'Margin', tags]"
-                raise ValueError(msg)
-            if kind == "Margin" and len(tags) != 3:
-                msg = f"a Margin chart needs 3 tags (value, lower, upper), got {len(tags)}"
-                raise ValueError(msg)
-            if not all(isinstance(tag, str) for tag in tags):
-                msg = f"the tags of layout[{category!r}][{title!r}] must be str"
-                raise TypeError(msg)
-            checked.setdefault(category, {})[title] = [kind, tags]
-    return checked
-
-
-def _scalar_summary(
-    tag: str, value: float, display_name: str, description: str, new_style: bool, double: bool
-) -> Any:
-    """A scalar Summary with tensorboardX's metadata or torch's tensor encoding."""
-    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
-    from tensorboardX.proto.tensor_pb2 import TensorProto
-
-    metadata = SummaryMetadata(display_name=display_name, summary_description=description)
-    if not new_style:
-        return Summary(value=[Summary.Value(tag=tag, simple_value=value, metadata=metadata)])
-    metadata.plugin_data.plugin_name = "scalars"
-    if double:
-        tensor = TensorProto(dtype="DT_DOUBLE", double_val=[value])
-    else:
-        tensor = TensorProto(dtype="DT_FLOAT", float_val=[value])
-    return Summary(value=[Summary.Value(tag=tag, tensor=tensor, metadata=metadata)])
-
-
-def _audio_summary(wave: Any, tag: str, samples: Any, sample_rate: int) -> Any:
-    """An audio Summary of mono samples as 16-bit PCM WAV (what torch writes)."""
-    import numpy as np
-    from tensorboardX.proto.summary_pb2 import Summary
-
-    pcm = (np.clip(samples, -1, 1) * np.iinfo(np.int16).max).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(sample_rate)
-        wav.writeframes(pcm.tobytes())
-    audio = Summary.Audio(
-        sample_rate=sample_rate,
-        num_channels=1,
-        length_frames=len(pcm),
-        encoded_audio_string=buffer.getvalue(),
-        content_type="audio/wav",
-    )
-    return Summary(value=[Summary.Value(tag=tag, audio=audio)])
-
-
-_DTYPES = {
-    "float16": "DT_HALF",
-    "float32": "DT_FLOAT",
-    "float64": "DT_DOUBLE",
-    "int8": "DT_INT8",
-    "int16": "DT_INT16",
-    "int32": "DT_INT32",
-    "int64": "DT_INT64",
-    "uint8": "DT_UINT8",
-    "uint16": "DT_UINT16",
-    "uint32": "DT_UINT32",
-    "uint64": "DT_UINT64",
-    "bool": "DT_BOOL",
-    "complex64": "DT_COMPLEX64",
-    "complex128": "DT_COMPLEX128",
-}
-
-
-def _dtype_name(array: Any) -> str | None:
-    return _DTYPES.get(str(array.dtype))
-
-
-def _tensor_summary(tag: str, array: Any) -> Any:
-    """A Summary holding the whole array as a TensorProto (plugin ``tensor``, like torch's)."""
-    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
-    from tensorboardX.proto.tensor_pb2 import TensorProto
-    from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
-
-    shape = TensorShapeProto(dim=[TensorShapeProto.Dim(size=n) for n in array.shape])
-    content = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-    tensor = TensorProto(dtype=_dtype_name(array), tensor_shape=shape, tensor_content=content)
-    metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="tensor"))
-    return Summary(value=[Summary.Value(tag=tag, metadata=metadata, tensor=tensor)])
-
-
-def _check_domains(
-    hparam_dict: Any, domains: Mapping[str, Sequence[Any]] | None
-) -> dict[str, list[Any]]:
-    """Check torch's ``hparam_domain_discrete``: lists of values of each hparam's type."""
-    if not domains:
-        return {}
-    if not isinstance(domains, Mapping) or not isinstance(hparam_dict, Mapping):
-        msg = "hparam_domain_discrete must be a mapping of hparam names to lists of values"
-        raise TypeError(msg)
-    for key, values in domains.items():
-        if key not in hparam_dict or not isinstance(values, list):
-            fits = False
-        else:
-            kind = type(hparam_dict[key])
-            fits = all(isinstance(value, kind) for value in values)
-        if not fits:
-            msg = f"hparam_domain_discrete[{key!r}] must list values of hparam_dict[{key!r}]'s type"
-            raise TypeError(msg)
-    return {key: list(values) for key, values in domains.items()}
-
-
-def _hparams_with_domains(
-    hparam_dict: Mapping[str, Any], metric_dict: Mapping[str, Any], domains: dict[str, list[Any]]
-) -> tuple[Any, Any, Any]:
-    """Build tensorboardX's hparams summaries, with each domain's values in the experiment."""
-    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
-
-    from tblog._encode import hparams_summaries
-
-    experiment, start, end = hparams_summaries(hparam_dict, metric_dict)
-    if domains:
-        content = experiment.value[0].metadata.plugin_data
-        data = HParamsPluginData.FromString(content.content)
-        for info in data.experiment.hparam_infos:
-            for value in domains.get(info.name, ()):
-                item = info.domain_discrete.values.add()
-                if isinstance(value, bool):
-                    item.bool_value = value
-                elif isinstance(value, str):
-                    item.string_value = value
-                else:
-                    item.number_value = float(value)
-        content.content = data.SerializeToString()
-    return experiment, start, end
 
 
 class _NullRun:

@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from tblog import _run
+from tblog import _options, _registry
 from tblog._encode import as_event, as_summary, constant, hparams_summaries
 from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
+from tblog._options import WriterOptions
+from tblog._run import Run
 from tblog._values import MAX_STEP, Point, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.exceptions import WriterClosedError
 
@@ -62,7 +64,7 @@ def claim_session(logdir: str) -> bool:
     return first
 
 
-def put_summary(run: _run.Run, summary: Any, step: int | None, walltime: float | None) -> None:
+def put_summary(run: Run, summary: Any, step: int | None, walltime: float | None) -> None:
     """Queue a prebuilt Summary message of any proto package (or its bytes) into ``run``.
 
     Raises:
@@ -148,7 +150,7 @@ def one_element(value: Any) -> Any:
 _PLAIN = frozenset((float, int, bool, str))
 
 
-def stats_of(run: _run.Run) -> WriterStats:
+def stats_of(run: Run) -> WriterStats:
     """The counters of a shared run, as ``stats`` properties report them."""
     return WriterStats(run.written, run.dropped, run.errors, run.queued, run.spooled)
 
@@ -162,7 +164,9 @@ class RunWriter:
     record's step: the ``tblog.step`` context, else a per-tag counter starting at 0.
 
     Options take effect when the run is first opened in the process; later writers of the same
-    run share it as it is.
+    run share it as it is (one ``tblog:`` line on stderr tells a later opener that asked for
+    other values which ones the run keeps). Every door into a run (``TensorBoardHandler``,
+    ``TensorBoardProcessor``, ``SummaryWriter``, ``setup``, ``restore``) takes these options.
 
     Args:
         logdir: The run directory, or the URL of a run in object storage (``s3://``, ``gs://``,
@@ -182,6 +186,8 @@ class RunWriter:
             they come from the environment (``AWS_ENDPOINT_URL``, ...).
         spool_dir: Where a remote run's segments wait for upload (default ``$TBLOG_SPOOL``, else
             ``<tmp>/tblog-spool``).
+        filename_suffix: Appended to the names of the event files (segments) this process
+            creates for the run.
         nan_warning: Warn once (logger ``tblog.nan``) when a scalar tag turns NaN or inf, and
             once when it is finite again.
 
@@ -194,44 +200,33 @@ class RunWriter:
         self,
         logdir: PathLike | None = None,
         *,
-        flush_secs: float = _run.DEFAULT_FLUSH_SECS,
-        max_queue: int = _run.DEFAULT_MAX_QUEUE,
-        block_secs: float = _run.DEFAULT_BLOCK_SECS,
-        timeout_secs: float = _run.DEFAULT_TIMEOUT_SECS,
-        upload_secs: float = _run.DEFAULT_UPLOAD_SECS,
+        flush_secs: float = _options.DEFAULT_FLUSH_SECS,
+        max_queue: int = _options.DEFAULT_MAX_QUEUE,
+        block_secs: float = _options.DEFAULT_BLOCK_SECS,
+        timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+        upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
         max_bytes: int | None = None,
         storage_options: Mapping[str, Any] | None = None,
         spool_dir: PathLike | None = None,
+        filename_suffix: str = "",
         nan_warning: bool = True,
     ) -> None:
-        if logdir is None:
-            logdir = _run.active_logdir()
-        run = _run.acquire(
-            logdir,
-            flush_secs=flush_secs,
-            max_queue=max_queue,
-            block_secs=block_secs,
-            timeout_secs=timeout_secs,
-            upload_secs=upload_secs,
-            max_bytes=max_bytes,
-            storage_options=storage_options,
-            spool_dir=spool_dir,
-            nan_warning=nan_warning,
-        )
+        options = WriterOptions.pick(locals())
+        run = _registry.acquire(logdir, options)
         self._tbx: Any = None  # a tensorboardX SummaryWriter on this run, made on first use
         self._hold(run)
 
     @classmethod
-    def sharing(cls, run: _run.Run) -> RunWriter:
-        """A writer of ``run``, a run acquired for it (``_run.acquire``): closing releases it."""
+    def sharing(cls, run: Run) -> RunWriter:
+        """A writer of ``run``, acquired for it (``_registry.acquire``): closing releases it."""
         writer = cls.__new__(cls)
         writer._tbx = None
         writer._hold(run)
         return writer
 
-    def _hold(self, run: _run.Run) -> None:
+    def _hold(self, run: Run) -> None:
         """Make ``run`` (one reference already taken) this writer's share of the run."""
-        self._run: _run.Run | None = run
+        self._run: Run | None = run
         self._logdir = run.logdir
         self._dropped_seen = run.dropped  # flush() fails when points were dropped since
         if "_close_lock" not in self.__dict__:
@@ -273,7 +268,7 @@ class RunWriter:
         """The run's counters: points written, dropped, errors, and queued now."""
         return stats_of(self._live())
 
-    def _live(self) -> _run.Run:
+    def _live(self) -> Run:
         run = self._run
         if run is None:
             msg = f"this RunWriter of {self._logdir} is closed"
@@ -544,7 +539,7 @@ class RunWriter:
         with self._close_lock:
             run, self._run = self._run, None
             if run is not None:
-                _run.release(run)
+                _registry.release(run)
 
     def __enter__(self) -> RunWriter:
         return self
@@ -635,7 +630,7 @@ def _summary_writer_on(owner: RunWriter) -> Any:
     return writer
 
 
-def get_writer(logdir: PathLike | None = None) -> RunWriter:
+def get_writer(logdir: PathLike | None = None, **options: Any) -> RunWriter:
     """Return a writer on the shared run of ``logdir``, from anywhere in the process.
 
     Like tensorboardX's ``GlobalSummaryWriter.getSummaryWriter()``: every call for the same
@@ -644,11 +639,13 @@ def get_writer(logdir: PathLike | None = None) -> RunWriter:
     Args:
         logdir: The run directory; None means the active ``tblog.setup()`` run, else the
             process's default run directory.
+        **options: The run's writer options, as ``RunWriter`` takes them (``flush_secs``,
+            ``storage_options``, ...); they take effect when the run is first opened.
 
     Returns:
         A RunWriter sharing the run; closing it releases only its own share.
     """
-    return RunWriter(logdir)
+    return RunWriter(logdir, **options)
 
 
 def require(module: str, extra: str, feature: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import tblog
-from tblog import _run
+from tblog import _registry
 
 #: Python 3.12+ warns when a process with threads forks: tests marked ``forks`` do that on
 #: purpose (tblog promises to survive it), so the warning is expected there and only there.
@@ -48,8 +48,8 @@ def _clean_logging_and_runs() -> Iterator[None]:
                 logger.removeHandler(handler)
                 handler.close()
     logging.raiseExceptions = raise_exceptions
-    _run.close_all()
-    _run.set_active_logdir(None)
+    _registry.close_all()
+    _registry.set_active_logdir(None)
 
 
 @pytest.fixture

@@ -495,15 +495,15 @@ def test_a_fork_during_close_leaves_the_child_a_working_setup(tmp_path: Path) ->
         tmp_path,
         """
         import os, sys, threading, time, warnings, tblog
-        from tblog import root
+        from tblog._facade import ACTIVE
         warnings.simplefilter("ignore", DeprecationWarning)
-        root._lock.acquire()  # as a thread inside close() holds it at the moment of the fork
+        ACTIVE.lock.acquire()  # as a thread inside close() holds it at the moment of the fork
         pid = os.fork()
         if pid == 0:
             with tblog.setup("child", runs_root="runs", log_root="logs", console=False) as run:
                 run.scalar("x", 1.0, 0)
             os._exit(0)
-        root._lock.release()
+        ACTIVE.lock.release()
         _, status = os.waitpid(pid, 0)
         print(status)
         """,

@@ -15,7 +15,7 @@ import pytest
 from tbread import event_files, read_run
 
 import tblog
-from tblog import _run
+from tblog import _registry, _run
 
 
 def test_add_methods_write_into_one_run(logdir: Path) -> None:
@@ -214,7 +214,7 @@ def test_points_after_a_run_was_closed_are_counted_not_lost_silently(
     """After the run is closed (close_all), a point is counted as dropped, said once."""
     writer = tblog.get_writer(logdir)
     writer.add_scalar("x", 1.0, 0)
-    _run.close_all()
+    _registry.close_all()
     writer.add_scalar("x", 2.0, 1)
     writer.add_scalars("m", {"a": 1, "b": 2}, 1)
     assert 3 == writer.stats.dropped

@@ -1,0 +1,495 @@
+"""setup() and restore(): check every option, then install a file log, a run and a console."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tblog import _options, _registry
+from tblog._facade import ACTIVE, STATE_VERSION, RootLogger
+from tblog._layout import (
+    Layout,
+    RunPath,
+    location,
+    missing_dirs,
+    shared_log_name,
+    unclaim,
+    usable_dir,
+)
+from tblog._options import WriterOptions
+from tblog._rank import get_rank
+from tblog._remote import is_url, open_store
+from tblog._resume import Plan, open_resumed, resume_plan
+from tblog._run import Run
+from tblog._values import (
+    MAX_STEP,
+    check_step,
+    check_tag,
+)
+from tblog.exceptions import SetupError
+from tblog.filters import SampleFilter
+from tblog.handler import DEFAULT_TEXT_TAG, TensorBoardHandler, check_text_tag
+from tblog.writer import RunWriter
+
+#: The file log's default format.
+DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+_NOT_GIVEN: Any = object()  # restore()'s run_path left out (None means "no events")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """setup()'s and restore()'s options, checked before anything is touched."""
+
+    level: int
+    formatter: logging.Formatter
+    console: bool
+    text_tag: str | None
+    writer: WriterOptions  # the run's writer options
+    sample: SampleFilter | None = None  # on the TensorBoard handler only
+
+
+@dataclasses.dataclass(frozen=True)
+class _Resume:
+    """What ``restore`` continues: the purge step, and a state's counters and hparams flag."""
+
+    purge_step: int | None = None
+    counters: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    hparams_written: bool = False
+
+
+def _check_options(
+    *,
+    level: Any,
+    fmt: Any,
+    console: bool,
+    text_tag: Any,
+    writer: WriterOptions,
+    roots: Mapping[str, Any],
+    run_roots: Mapping[str, Any],
+    sample: Mapping[str, int] | None = None,
+) -> _Options:
+    """Validate every option of setup() or restore(); raise naming the first bad one.
+
+    Args:
+        level: The root logger's level.
+        fmt: The file log's format.
+        console: Whether to add a console handler.
+        text_tag: The handler's text tag.
+        writer: The run's writer options.
+        roots: Paths that must be local (the file log's).
+        run_roots: Paths that may be URLs too (the run's).
+        sample: ``{tag pattern: every}`` for the TensorBoard handler's ``SampleFilter``.
+
+    Raises:
+        ValueError: A bad level, format, text tag, option, sample, or a URL as a local root.
+        TypeError: A root is not a path, ``sample`` not a mapping, ``nan_warning`` not a bool.
+        ModuleNotFoundError: A URL's store needs a package that is missing.
+    """
+    sample_filter = None if sample is None else SampleFilter.from_mapping(sample)
+    if text_tag is not None:
+        check_text_tag(text_tag)
+    for what, root in {**roots, **run_roots}.items():
+        if root is not None and not isinstance(root, (str, os.PathLike)):
+            msg = f"{what} must be a path, got {root!r}"
+            raise TypeError(msg)
+    for what, root in roots.items():
+        if root is not None and "://" in os.fspath(root):
+            msg = f"{what} must be a local directory, got the URL {os.fspath(root)!r}"
+            raise ValueError(msg)
+    for root in run_roots.values():
+        if root is not None and is_url(os.fspath(root)):
+            open_store(os.fspath(root), writer.storage_options)  # a store fsspec knows
+    try:
+        formatter = logging.Formatter(fmt)
+    except (TypeError, ValueError) as exc:
+        msg = f"fmt is not a usable logging format: {exc}"
+        raise ValueError(msg) from exc
+    return _Options(_check_level(level), formatter, console, text_tag, writer, sample_filter)
+
+
+def _check_level(level: Any) -> int:
+    if isinstance(level, int) and not isinstance(level, bool):
+        return level
+    if isinstance(level, str):
+        number = logging.getLevelName(level)
+        if isinstance(number, int):
+            return number
+    msg = f"level must be an int or a level name such as 'INFO', got {level!r}"
+    raise ValueError(msg)
+
+
+def _install(
+    *,
+    log_file: Path,
+    run_path: RunPath | None,
+    rank: int,
+    options: _Options,
+    resume: _Resume | None = None,
+    layout: Layout | None = None,
+) -> RootLogger:
+    """Build the new facade, and only once it stands, close the previous one and install it.
+
+    A failure leaves nothing behind and the previous setup active.
+    """
+    with ACTIVE.lock:
+        if ACTIVE.facade is not None:
+            ACTIVE.facade.flush()  # a resume plan below reads the run as it is on disk
+        installed: list[logging.Handler] = []
+        writer = engine = None
+        try:
+            usable_dir(log_file.parent, "log_root")
+            if isinstance(run_path, Path):
+                usable_dir(run_path.parent, "runs_root")
+            file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+            file_handler.setFormatter(options.formatter)
+            installed.append(file_handler)
+            if run_path is not None:
+                writer, engine = _open_run(run_path, options, resume)
+                events = TensorBoardHandler(
+                    run_path, text_tag=options.text_tag, **options.writer.keywords()
+                )
+                if options.sample is not None:
+                    events.addFilter(options.sample)
+                installed.append(events)
+        except BaseException:
+            for built in installed:
+                built.close()
+            if writer is not None:
+                writer.close()
+            raise
+        if ACTIVE.facade is not None:
+            ACTIVE.facade.close()
+        root = logging.getLogger()
+        if options.console and not _has_console(root):
+            stream = logging.StreamHandler()
+            stream.setFormatter(options.formatter)
+            installed.append(stream)
+        previous_level = root.level
+        for handler in installed:
+            root.addHandler(handler)
+        root.setLevel(options.level)
+        facade = RootLogger(
+            log_file=log_file,
+            run_path=run_path,
+            writer=writer,
+            rank=rank,
+            installed=installed,
+            previous_level=previous_level,
+            engine=engine,
+            layout=layout,
+            hparams_written=resume is not None and resume.hparams_written,
+        )
+        ACTIVE.facade = facade
+        _registry.set_active_logdir(str(run_path) if run_path is not None else None)
+        return facade
+
+
+def _open_run(
+    run_path: RunPath, options: _Options, resume: _Resume | None
+) -> tuple[RunWriter, Run]:
+    """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked.
+
+    Returns a writer holding the one share of the run this acquires, and the run itself (for
+    its counters).
+    """
+    plan: Plan = ([], {})
+    if resume is None:
+        resume = _Resume()
+    if isinstance(run_path, str):  # a run in object storage: read what it holds, if anything
+        try:
+            plan = resume_plan(run_path, resume.purge_step, resume.counters)
+        except (OSError, ValueError) as exc:
+            if resume.purge_step is not None:
+                msg = f"run_path {run_path!r} cannot be read to resume it: {exc}"
+                raise SetupError(msg) from exc
+    elif resume.purge_step is not None or resume.counters or run_path.exists():
+        plan = resume_plan(run_path, resume.purge_step, resume.counters)
+    # A loop may log a step again below a restore's purge: that step is purged then.
+    run = open_resumed(run_path, options.writer, plan, purge_relogged=resume.purge_step is not None)
+    return RunWriter.sharing(run), run  # the writer owns the share the opener acquired
+
+
+def _has_console(root: logging.Logger) -> bool:
+    """True if the root logger already prints to stderr or stdout (no duplicate lines)."""
+    return any(
+        type(h) is logging.StreamHandler and getattr(h, "stream", None) in (sys.stderr, sys.stdout)
+        for h in root.handlers
+    )
+
+
+def setup(
+    run_name: str,
+    *,
+    log_root: str | os.PathLike[str] = "logs",
+    runs_root: str | os.PathLike[str] = "runs",
+    level: int | str = logging.INFO,
+    console: bool = True,
+    log_name: str | None = None,
+    fmt: str = DEFAULT_FORMAT,
+    per_rank: bool = False,
+    text_tag: str | None = DEFAULT_TEXT_TAG,
+    flush_secs: float = _options.DEFAULT_FLUSH_SECS,
+    timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+    upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
+    max_bytes: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    sample: Mapping[str, int] | None = None,
+    nan_warning: bool = True,
+    max_queue: int = _options.DEFAULT_MAX_QUEUE,
+    block_secs: float = _options.DEFAULT_BLOCK_SECS,
+    filename_suffix: str = "",
+) -> RootLogger:
+    """Install a file log, a TensorBoard run and a console on the stdlib root logger.
+
+    The file log is ``<log_root>/<log_name>.log`` (rank r > 0: ``<log_name>.rank<r>.log``), the
+    run ``<runs_root>/<log_name>`` (with ``per_rank``: ``<runs_root>/<log_name>/rank_<r>``), and
+    ``log_name`` defaults to ``get_default_log_name(run_name)``, made unique on disk: a name
+    already taken (another process, or an earlier setup, in the same second) gets ``_2``,
+    ``_3``, ... By default only rank 0 writes TensorBoard events; other ranks get no event file
+    and silent TensorBoard helpers. A second ``setup`` closes the first once the new one stands;
+    a setup that fails leaves the previous one active and nothing behind. ``close()`` removes
+    exactly what was installed and restores the root logger's level.
+
+    Args:
+        run_name: Names the run (and, with a timestamp, its files).
+        log_root: Directory of the file log (local).
+        runs_root: Directory of TensorBoard runs (what ``tensorboard --logdir`` is given), or
+            a URL in object storage (``s3://bucket/runs``; ``run_path`` is then a str URL).
+        level: The root logger's level while set up.
+        console: Also print records on stderr, unless the root logger already does.
+        log_name: The file log's and run's name; default ``get_default_log_name(run_name)``.
+        fmt: The file log's and console's ``logging.Formatter`` format.
+        per_rank: Every rank writes its own sub-run ``rank_<r>`` instead of rank 0 only.
+        text_tag: The TensorBoardHandler's text tag (see ``TensorBoardHandler``).
+        flush_secs: At most this many seconds pass before a point is on disk.
+        timeout_secs: The longest ``flush()``/``close()`` wait for the disk (and the exit hook's).
+        upload_secs: A remote run uploads a new segment at least this often.
+        max_bytes: Start a new event file (or segment) before one grows past this many bytes.
+        storage_options: fsspec options of a remote run (default: from the environment).
+        spool_dir: Where a remote run's segments wait for upload.
+        sample: ``{tag pattern: N}``: the TensorBoard handler writes only every N-th step of
+            the matching tags (a ``tblog.SampleFilter`` on that handler; a tag follows the
+            first pattern it matches); the file log and the console keep every line.
+        nan_warning: Warn through the ``tblog.nan`` logger when a scalar tag turns NaN or
+            infinite, and when it is finite again (see ``TensorBoardHandler``).
+        max_queue: Points queued for the writer thread before a logging call waits.
+        block_secs: How long a logging call waits for room in a full queue.
+        filename_suffix: Appended to the names of the event files this process creates.
+
+    Returns:
+        The active ``RootLogger``.
+
+    Raises:
+        SetupError: ``log_root`` or ``runs_root`` cannot be created or written (names the path).
+        ValueError: A bad option (level, fmt, text_tag, flush_secs, timeout_secs, sample, a
+            URL ``log_root``, a URL scheme fsspec does not know).
+        TypeError: ``sample`` is not a mapping, or ``nan_warning`` not a bool.
+        ModuleNotFoundError: A remote ``runs_root`` needs fsspec or the store's package.
+    """
+    run_name = check_tag(run_name)  # a str subclass (an Enum member, say) as its plain str
+    if log_name is not None:
+        log_name = check_tag(log_name)
+    options = _check_options(
+        level=level,
+        fmt=fmt,
+        console=console,
+        text_tag=text_tag,
+        writer=WriterOptions.pick(locals()),
+        roots={"log_root": log_root},
+        run_roots={"runs_root": runs_root},
+        sample=sample,
+    )
+    rank = get_rank()
+    runs = location(runs_root)
+    new_dirs = missing_dirs(Path(log_root), runs)  # removed again if setup fails
+    claimed: list[Path] = []
+    try:
+        name = log_name or shared_log_name(
+            run_name, Path(log_root), runs, rank, claimed, options.writer.storage_options
+        )
+        layout = Layout(run_name, name, os.fspath(log_root), os.fspath(runs_root), per_rank)
+        log_file, run_path = layout.files(rank)
+        return _install(
+            log_file=log_file, run_path=run_path, rank=rank, options=options, layout=layout
+        )
+    except BaseException:
+        unclaim(claimed + new_dirs)
+        raise
+
+
+def restore(
+    *,
+    log_file: str | os.PathLike[str] | None = None,
+    run_path: str | os.PathLike[str] | None = _NOT_GIVEN,
+    state: Mapping[str, Any] | None = None,
+    purge_step: int | None = None,
+    level: int | str = logging.INFO,
+    console: bool = True,
+    fmt: str = DEFAULT_FORMAT,
+    text_tag: str | None = DEFAULT_TEXT_TAG,
+    flush_secs: float = _options.DEFAULT_FLUSH_SECS,
+    timeout_secs: float = _options.DEFAULT_TIMEOUT_SECS,
+    upload_secs: float = _options.DEFAULT_UPLOAD_SECS,
+    max_bytes: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    sample: Mapping[str, int] | None = None,
+    nan_warning: bool = True,
+    max_queue: int = _options.DEFAULT_MAX_QUEUE,
+    block_secs: float = _options.DEFAULT_BLOCK_SECS,
+    filename_suffix: str = "",
+) -> RootLogger:
+    """Continue a previous run: append to its file log and write into its run directory.
+
+    Give either ``log_file`` and ``run_path``, or the ``state`` a checkpoint saved from
+    ``RootLogger.state_dict(step=K)``. Without ``purge_step`` every tag continues after its
+    last step. With it, TensorBoard shows no point at or after ``purge_step`` from before the
+    restore (resume from a checkpoint taken at that step); tags continue from ``purge_step``.
+    A ``state`` purges from ``K + 1`` on (the points after the checkpoint's step), unless
+    ``purge_step`` says otherwise; with a purge, a tag that logs one of its old steps below it
+    again moves the purge down to that step, so a loop restarting at ``K`` shows ``K`` once;
+    it also brings back the per-tag step counters and whether
+    hyperparameters were written. Under ``torch.distributed`` each rank restores its own file
+    log and run: from its own state, or from another rank's state made by ``setup``.
+
+    Args:
+        log_file: The file log to append to (``RootLogger.log_file`` of the run).
+        run_path: The run directory to continue (``RootLogger.run_path``); None for no events.
+        state: A ``RootLogger.state_dict()``, instead of ``log_file`` and ``run_path``.
+        purge_step: Hide the old points at or after this step.
+        level: The root logger's level while set up.
+        console: Also print records on stderr, unless the root logger already does.
+        fmt: The file log's and console's format.
+        text_tag: The TensorBoardHandler's text tag.
+        flush_secs: At most this many seconds pass before a point is on disk.
+        timeout_secs: The longest ``flush()``/``close()`` wait for the disk (and the exit hook's).
+        upload_secs: A remote run uploads a new segment at least this often.
+        max_bytes: Start a new event file (or segment) before one grows past this many bytes.
+        storage_options: fsspec options of a remote run (default: from the environment).
+        spool_dir: Where a remote run's segments wait for upload.
+        sample: ``{tag pattern: N}`` for the TensorBoard handler, as ``setup`` takes it.
+        nan_warning: The NaN/Inf sentinel, as ``setup`` takes it.
+        max_queue: Points queued for the writer thread before a logging call waits.
+        block_secs: How long a logging call waits for room in a full queue.
+        filename_suffix: Appended to the names of the event files this process creates.
+
+    Returns:
+        The active ``RootLogger``.
+
+    Raises:
+        SetupError: The file log's or run's directory cannot be created or written.
+        ValueError: ``purge_step`` is not an int >= 0; ``state`` is not a tblog state, or
+            comes from another rank and does not say how that rank's files are named.
+        TypeError: Both ``state`` and ``log_file``/``run_path``, or neither, are given.
+    """
+    checked = check_step(purge_step)
+    rank = get_rank()
+    layout: Layout | None = None
+    resume = _Resume(checked)
+    if state is not None:
+        if log_file is not None or run_path is not _NOT_GIVEN:
+            msg = "restore() takes state= or log_file= and run_path=, not both"
+            raise TypeError(msg)
+        log_file, run_path, layout, resume = _from_state(state, rank, checked)
+    elif log_file is None or run_path is _NOT_GIVEN:
+        msg = "restore() needs log_file= and run_path= (None for no events), or state="
+        raise TypeError(msg)
+    options = _check_options(
+        level=level,
+        fmt=fmt,
+        console=console,
+        text_tag=text_tag,
+        writer=WriterOptions.pick(locals()),
+        roots={"log_file": log_file},
+        run_roots={"run_path": run_path},
+        sample=sample,
+    )
+    where = location(run_path) if run_path is not None else None
+    new_dirs = missing_dirs(Path(log_file).parent, where)
+    try:
+        return _install(
+            log_file=Path(log_file),
+            run_path=where,
+            rank=rank,
+            options=options,
+            resume=resume,
+            layout=layout,
+        )
+    except BaseException:
+        unclaim(new_dirs)
+        raise
+
+
+def _from_state(
+    state: Mapping[str, Any], rank: int, purge_step: int | None
+) -> tuple[str, str | None, Layout | None, _Resume]:
+    """Read a ``state_dict()``: this rank's file log and run, its naming, and what to resume.
+
+    Raises:
+        ValueError: Not a tblog state (naming the bad key), or another rank's state that does
+            not say how this rank's files are named.
+    """
+    if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
+        msg = (
+            f"state must be a RootLogger.state_dict() (version {STATE_VERSION}), got {state!r:.80}"
+        )
+        raise ValueError(msg)
+    step = _state_key(state, "step", int)
+    counters = _state_key(state, "counters", dict)
+    if not 0 <= step < MAX_STEP:
+        msg = f"state['step'] must be < 2**63 - 1 (the next step must fit), got {step}"
+        raise ValueError(msg)
+    # A counter is a tag's next step: 2**63 means "logged at the last step", its later counted
+    # points are dropped (and said so); past that the state was not made by state_dict().
+    if not all(
+        isinstance(tag, str) and type(n) is int and 0 <= n <= MAX_STEP + 1
+        for tag, n in counters.items()
+    ):
+        msg = "state['counters'] must hold ints from 0 to 2**63 (each tag's next step)"
+        raise ValueError(msg)
+    names = {key: _state_key(state, key, str, optional=True) for key in _LAYOUT_KEYS}
+    per_rank = _state_key(state, "per_rank", bool)
+    layout = None
+    if None not in names.values():
+        layout = Layout(**names, per_rank=per_rank)
+    log_file = _state_key(state, "log_file", str)
+    run_path = _state_key(state, "run_path", str, optional=True)
+    resume = _Resume(
+        step + 1 if purge_step is None else purge_step,
+        counters,
+        _state_key(state, "hparams_written", bool),
+    )
+    if _state_key(state, "rank", int) != rank:
+        if layout is None:
+            msg = (
+                f"state comes from rank {state['rank']}, this is rank {rank}, and it does not "
+                "say how this rank's files are named (restore each rank from its own state)"
+            )
+            raise ValueError(msg)
+        mine, my_run = layout.files(rank)
+        same_run = my_run is not None and os.fspath(my_run) == run_path
+        log_file, run_path = os.fspath(mine), None if my_run is None else os.fspath(my_run)
+        if not same_run:  # another rank's run: its counters and hparams are not this run's
+            resume = _Resume(resume.purge_step)
+    return log_file, run_path, layout, resume
+
+
+_LAYOUT_KEYS = ("run_name", "log_name", "log_root", "runs_root")
+
+
+def _state_key(state: Mapping[str, Any], key: str, kind: type, *, optional: bool = False) -> Any:
+    """``state[key]`` if it is a ``kind`` (or None when ``optional``); else ValueError."""
+    value = state.get(key)
+    if value is None and optional:
+        return value
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    expected = f"None or a {kind.__name__}" if optional else f"a {kind.__name__}"
+    msg = f"state[{key!r}] must be {expected}, got {value!r:.80}"
+    raise ValueError(msg)
