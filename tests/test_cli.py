@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -50,6 +51,18 @@ def test_help_lists_every_command() -> None:
     for command in ("demo", "summary", "export", "watch", "replay"):
         assert command in result.stdout
     assert "usage: tblog" in result.stdout
+
+
+def test_every_command_module_registers_its_parser_in_order() -> None:
+    """Each command's own module adds its sub-parser; ``--help`` lists all seven in order."""
+    import tblog.cli
+
+    text = tblog.cli.build_parser().format_help()
+    listed = re.findall(r"^ {4}(\w+) ", text, re.MULTILINE)
+    assert ["demo", "summary", "export", "watch", "replay", "upload", "runs"] == listed
+    for name in ("CommandError", "SPARKS", "main", "sparkline", "cmd_export", "cmd_runs"):
+        assert name in tblog.cli.__all__
+        assert hasattr(tblog.cli, name)
 
 
 def test_demo_writes_a_run_and_says_how_to_view_it(tmp_path: Path) -> None:

@@ -170,8 +170,9 @@ def test_replay_whose_points_stay_in_the_spool_fails_and_names_upload(
     """Uploads refused after the check (a bucket removed): the wait ends; exit 1, `tblog upload`."""
     url = f"s3://{s3.bucket}-missing/run"
     skip_check = (
-        "import sys, tblog.cli as cli; cli._check_url = lambda *a, **k: None; "
-        "cli._UPLOAD_PATIENCE = 2.0; sys.exit(cli.main(sys.argv[1:]))"
+        "import sys, tblog.cli as cli, tblog._cli.replay as replay; "
+        "replay.check_url = lambda *a, **k: None; "
+        "replay.UPLOAD_PATIENCE = 2.0; sys.exit(cli.main(sys.argv[1:]))"
     )
     env = {
         **child_env(s3.env),

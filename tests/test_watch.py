@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import tblog
-from tblog.cli import _Watch, main
+from tblog._cli.watch import Watch
+from tblog.cli import main
 
 
 def _frame_lines(frame: list[str], prefix: str) -> list[list[str]]:
@@ -28,7 +29,7 @@ def test_refresh_picks_up_new_records_files_and_runs(tmp_path: Path) -> None:
         for step in range(5):
             writer.add_scalar("loss", float(step), step)
         writer.add_text("log", "```\nepoch 1 done\n```", 0)
-    watch = _Watch([str(tmp_path)], lines=3)
+    watch = Watch([str(tmp_path)], lines=3)
     frame = watch.refresh()
     assert f"run {tmp_path / 'a'}" in frame
     assert ["loss", "5", "0..4", "4", "0", "4"] == _frame_lines(frame, "loss ")[0][:6]

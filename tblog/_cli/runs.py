@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import shutil
 import sys
-import tempfile
-import textwrap
 from collections.abc import Callable
 from typing import IO, Any
 
-_MAX_CELL = 24  # characters of a column at most (a run name: 32); longer ones are cut with …
-_MAX_RUN = 32
-_GAP = "  "
+from tblog._cli.common import (
+    CommandError,
+    at_least,
+    check_url,
+    find_runs,
+    os_problem,
+    store_problem,
+    write_file,
+)
+from tblog._cli.runs_table import render
+from tblog._location import is_url
 
 
 def add_parser(commands: Any) -> None:
-    """Register ``runs`` on the ``tblog`` sub-command parsers (its parser lines live here)."""
-    from tblog.cli import _at_least
-
+    """Register ``runs`` on the ``tblog`` sub-command parsers."""
     runs = commands.add_parser(
         "runs",
         help="compare runs: one row per run with its hyperparameters and metrics",
@@ -46,7 +48,7 @@ def add_parser(commands: Any) -> None:
     runs.add_argument(
         "--sort", metavar="COLUMN", help="sort by a column, descending with --sort=-COLUMN"
     )
-    runs.add_argument("--top", type=_at_least(1), metavar="N", help="keep the first N rows")
+    runs.add_argument("--top", type=at_least(1), metavar="N", help="keep the first N rows")
     runs.add_argument(
         "--format",
         choices=["table", "csv", "jsonl", "parquet"],
@@ -58,8 +60,6 @@ def add_parser(commands: Any) -> None:
 
 def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
     """Print or write the runs' table."""
-    from tblog.cli import CommandError
-
     fmt = args.format or ("csv" if args.output else "table")
     if fmt == "parquet" and not args.output:
         msg = "the parquet format is binary: give the output file with -o FILE"
@@ -71,7 +71,7 @@ def cmd_runs(args: argparse.Namespace, out: IO[str]) -> int:
         _emit(args.output, out, lambda target: target.write(text))
         return 0
     if fmt == "parquet":
-        _write_file(args.output, lambda path: _parquet(df, path))
+        write_file(args.output, lambda path: _parquet(df, path))
     else:
         _emit(args.output, out, lambda target: _write_text(df, fmt, target))
     if args.output:
@@ -87,14 +87,12 @@ def _load(path: str) -> tuple[Any, Any]:
             endpoint; a missing or wrong local path), or the read fails.
     """
     from tblog import _hparams_read, _reader
-    from tblog._location import is_url
-    from tblog.cli import CommandError, _check_url, _os_problem, _runs, _store_problem
 
     remote = is_url(path)
     if remote:  # the bounded check of the other commands: scheme, package, credentials, endpoint
-        _check_url(path, missing_ok=False)
+        check_url(path, missing_ok=False)
     else:
-        _runs(path)
+        find_runs(path)
     try:
         return _hparams_read._pandas(), _hparams_read.load(path)
     except FileNotFoundError as exc:
@@ -104,16 +102,15 @@ def _load(path: str) -> tuple[Any, Any]:
         raise CommandError(str(exc)) from exc
     except Exception as exc:  # a store's own error types while reading a URL: report them
         if remote:
-            raise CommandError(_store_problem(path, exc)) from exc
+            raise CommandError(store_problem(path, exc)) from exc
         if isinstance(exc, OSError):
-            raise CommandError(_os_problem(exc)) from exc
+            raise CommandError(os_problem(exc)) from exc
         raise
 
 
 def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Read PATH into the table the options ask for; also give its metric columns."""
     from tblog import _hparams_read
-    from tblog.cli import CommandError
 
     pd, sweep = _load(args.path)
     if not sweep.runs:
@@ -153,93 +150,6 @@ def _sorted(df: Any, column: str, *, descending: bool) -> Any:
         return df.loc[key.sort_values(ascending=not descending, kind="stable").index]
 
 
-# ---- output: a table cut to the terminal, or every column to a file -------------------------
-
-
-def cell(value: Any) -> str:
-    """A value as the table shows it: numbers to 6 significant digits, missing as ``-``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def _cut(text: str, width: int, *, keep_end: bool = False) -> str:
-    if len(text) <= width:
-        return text
-    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
-
-
-def render(df: Any, width: int, preferred: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
-    """The table's lines, at most ``width`` characters each.
-
-    Long cells are cut (run names keep their end), and the columns that do not fit are left
-    out: the ``preferred`` ones (metrics, the sort column) are kept first, then the columns
-    whose values vary, then the constant ones; a last line names the columns left out.
-    """
-    width = max(width, 20)
-    columns: list[tuple[str, list[str], bool]] = []  # header, cells, numeric (right-aligned)
-    for name in df.columns:
-        values = df[name].tolist()
-        if name == "run":
-            cells = [_cut(text, _MAX_RUN, keep_end=True) for text in _run_cells(values)]
-            columns.append(("run", cells, False))
-            continue
-        cells = [_cut(cell(v), _MAX_CELL) for v in values]
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        columns.append((_cut(str(name), _MAX_CELL), cells, numeric))
-    widths = [max([len(h), *(len(c) for c in cells)]) for h, cells, _ in columns]
-    shown = _fit(df, widths, width, preferred)
-    lines = []
-    for row in range(-1, len(df)):
-        parts = []
-        for i in shown:
-            header, cells, numeric = columns[i]
-            text = header if row < 0 else cells[row]
-            parts.append(text.rjust(widths[i]) if numeric else text.ljust(widths[i]))
-        lines.append(_GAP.join(parts).rstrip())
-    hidden = [str(c) for i, c in enumerate(df.columns) if i not in shown]
-    if hidden:
-        note = f"{len(hidden)} more columns (--format csv shows all): {', '.join(hidden)}"
-        lines.extend(textwrap.wrap(note, width, subsequent_indent="  "))
-    return lines
-
-
-def _run_cells(runs: list[str]) -> list[str]:
-    """Run names without most of a long prefix they all share (``…`` stands for it)."""
-    if len(runs) < 2:
-        return runs
-    prefix = os.path.commonprefix(runs)  # noqa: RUF071 - characters, not path components
-    cuts = [i for i, c in enumerate(prefix) if c in "/_-." and len(prefix) - i >= 4]
-    if not cuts or cuts[-1] < 8:
-        return runs
-    return ["…" + run[cuts[-1] :] for run in runs]
-
-
-def _fit(df: Any, widths: list[int], width: int, preferred: set[str]) -> list[int]:
-    """The indices of the columns that fit in ``width``, in table order."""
-    names = list(df.columns)
-
-    def rank(i: int) -> tuple[int, int]:
-        if i == 0 or names[i] in preferred:
-            return (0, i)
-        varying = df[names[i]].astype(str).nunique() > 1
-        return (1 if varying else 2, i)
-
-    order = sorted(range(len(names)), key=rank)
-    chosen: list[int] = []
-    used = 0
-    for i in order:
-        need = widths[i] + (len(_GAP) if chosen else 0)
-        if used + need <= width:
-            chosen.append(i)
-            used += need
-    return sorted(chosen)
-
-
 def _write_text(df: Any, fmt: str, target: IO[str]) -> None:
     if fmt == "csv":
         df.to_csv(target, index=False, lineterminator="\n")
@@ -254,8 +164,6 @@ def _plain(value: Any) -> Any:
 
 
 def _parquet(df: Any, path: str) -> None:
-    from tblog.cli import CommandError
-
     try:
         import pyarrow  # noqa: F401 - only to say that it is missing
     except ModuleNotFoundError as exc:
@@ -277,33 +185,4 @@ def _emit(output: str | None, out: IO[str], write: Callable[[IO[str]], Any]) -> 
         with open(path, "w", encoding="utf-8", newline="") as target:
             write(target)
 
-    _write_file(output, to_file)
-
-
-def _write_file(output: str, write: Callable[[str], Any]) -> None:
-    """Write ``output`` through a temporary file beside it, renamed into place when complete.
-
-    A symbolic link is written through: the temporary file goes beside the link's target and
-    is renamed onto it, so the link stays a link.
-    """
-    from tblog.cli import CommandError
-
-    target = os.path.realpath(output) if os.path.islink(output) else output
-    directory = os.path.dirname(os.path.abspath(target))
-    try:
-        handle, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
-        )
-    except OSError as exc:
-        msg = f"{output}: {exc.strerror or exc}"
-        raise CommandError(msg) from exc
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    except OSError as exc:
-        msg = f"{output}: {exc.strerror or exc}"
-        raise CommandError(msg) from exc
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    write_file(output, to_file)
