@@ -82,10 +82,9 @@ def _run_once(name: str, steps: int) -> dict[str, float]:
 def _check(logdir: str, steps: int) -> None:
     """Every scalar of the loop is on disk (tblog's reader, CRC-checked)."""
     sys.path.insert(0, str(ROOT))
-    from tblog import _reader
+    import tblog
 
-    scalars = _reader.read_run(logdir).scalars
-    counts = {tag: len(points) for tag, points in scalars.items()}
+    counts = tblog.read_scalars(logdir).groupby("tag").size().to_dict()
     if set(counts.values()) != {steps} or len(counts) != 5:
         msg = f"{logdir}: expected 5 tags x {steps} points, read {counts}"
         raise RuntimeError(msg)

@@ -20,6 +20,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tblog._extras import pandas
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -139,7 +141,7 @@ def read_hparams(path: str | os.PathLike[str], *, progress: bool | None = None) 
         OSError: An event file cannot be read.
         ValueError: A record passes its CRC checks but is no TensorBoard event.
     """
-    pd = _pandas()
+    pd = pandas()
     sweep = load(path, progress)
     return table(pd, sweep)
 
@@ -325,12 +327,3 @@ def _join(session: str, group: str) -> str:
     if not group:
         return session
     return group if session == "." else f"{session}/{group}"
-
-
-def _pandas() -> Any:
-    try:
-        import pandas as pd
-    except ModuleNotFoundError as exc:
-        msg = 'reading runs into DataFrames needs pandas: pip install "tblog[pandas]"'
-        raise ModuleNotFoundError(msg, name="pandas") from exc
-    return pd

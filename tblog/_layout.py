@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tblog._location import is_url, open_store
 from tblog._rank import torch_distributed
-from tblog._remote import is_url, open_store
 from tblog.exceptions import SetupError
 
 #: A run's location: a local directory, or (a str) the URL of a run in object storage.

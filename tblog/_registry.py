@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from tblog._location import is_url, local_path
 from tblog._options import DEFAULT_TIMEOUT_SECS, WriterOptions
-from tblog._remote import is_url, local_path
 from tblog._report import report
 from tblog._run import Run
 

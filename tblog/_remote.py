@@ -15,11 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tblog._location import EVENT_PREFIX, event_file_name
-from tblog._location import is_url as is_url  # noqa: PLC0414 - the engine's and facade's import
-from tblog._location import join as join  # noqa: PLC0414 - also the engine's import
-from tblog._location import local_path as local_path  # noqa: PLC0414 - the engine's import
-from tblog._location import open_store as open_store  # noqa: PLC0414 - also the facade's import
+from tblog._location import EVENT_PREFIX, event_file_name, join, open_store
 from tblog._record import fitting, whole_records
 from tblog._report import report
 from tblog._sink import create_event_file

@@ -33,7 +33,7 @@ def resume_plan(
     ``RootLogger.state_dict``) fill in the tags it does not show: points lost in a crash before
     they reached the disk, or a run that cannot be read back from here.
     """
-    from tblog._reader import last_steps
+    from tblog._read import last_steps
 
     steps = last_steps(run_path)
     known = {tag: step + 1 for tag, step in steps.items()}
@@ -71,24 +71,15 @@ def _points_before_checkpoint(
     """
     from tensorboardX.proto.event_pb2 import Event
 
-    from tblog._encode import masked_crc
-    from tblog._reader import _HEAD, _U32, Source
+    from tblog._read import Source
+    from tblog._record import split_records
 
     source, root = Source.for_path(run_path)
     kept: list[Any] = []
     for path in source.event_files(root):
         with source.open(path) as file:
             data = file.read()
-        pos = 0
-        while pos + _HEAD.size <= len(data):
-            size, header_crc = _HEAD.unpack_from(data, pos)
-            end = pos + _HEAD.size + size
-            if masked_crc(data[pos : pos + 8]) != header_crc or end + _U32.size > len(data):
-                break  # a torn or damaged record: readers stop there too
-            record = data[pos + _HEAD.size : end]
-            if masked_crc(record) != _U32.unpack_from(data, end)[0]:
-                break
-            pos = end + _U32.size
+        for record in split_records(data):  # up to a torn or damaged record, as readers stop
             event = Event.FromString(record)
             if event.HasField("session_log") and event.session_log.status == 1:
                 kept = [e for e in kept if e.step < event.step]

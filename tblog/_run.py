@@ -12,12 +12,14 @@ from typing import Any, ClassVar
 
 from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
 from tblog._kinds import EVENT, FLUSH, SCALAR
+from tblog._location import is_url, join, open_store
 from tblog._nan import NanSentinel
 from tblog._options import WAIT_MAX, WriterOptions
 from tblog._purge import session_start
-from tblog._remote import RemoteSegments, is_url, join, open_store
+from tblog._record import records_in
+from tblog._remote import RemoteSegments
 from tblog._report import Once, report
-from tblog._sink import EventSink, LocalFile, records_in
+from tblog._sink import EventSink, LocalFile
 from tblog._step import STEP
 from tblog._values import MAX_STEP
 

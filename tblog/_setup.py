@@ -21,9 +21,9 @@ from tblog._layout import (
     unclaim,
     usable_dir,
 )
+from tblog._location import is_url, open_store
 from tblog._options import WriterOptions
 from tblog._rank import get_rank
-from tblog._remote import is_url, open_store
 from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
 from tblog._values import (

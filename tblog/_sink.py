@@ -9,7 +9,6 @@ from typing import Protocol
 
 from tblog._location import event_file_name, newest_event_file
 from tblog._record import fitting
-from tblog._record import records_in as records_in  # noqa: PLC0414 - the engine's import
 from tblog._report import report
 
 

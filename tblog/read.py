@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tblog._extras import pandas
 from tblog._hparams_read import read_hparams as read_hparams  # noqa: PLC0414 - re-exported
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
     Warns:
         DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
-    pd = _pandas()
+    pd = pandas()
     import numpy as np
 
     from tblog import _read
@@ -151,7 +152,7 @@ def read_text(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.Data
     Warns:
         DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
-    pd = _pandas()
+    pd = pandas()
     from tblog import _read
 
     rows = _rows(path, tags, raw, _read.TEXT)
@@ -184,7 +185,7 @@ def read_histograms(path: PathArg, tags: Tags = None, *, raw: bool = False) -> p
     Warns:
         DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
-    pd = _pandas()
+    pd = pandas()
     from tblog import _read
 
     rows = _rows(path, tags, raw, _read.HISTOGRAMS)
@@ -236,15 +237,6 @@ def _frame(
         else:
             data[name] = pd.Series(values, dtype=dtypes[name])
     return pd.DataFrame(data)
-
-
-def _pandas() -> Any:
-    try:
-        import pandas as pd
-    except ModuleNotFoundError as exc:
-        msg = 'reading runs into DataFrames needs pandas: pip install "tblog[pandas]"'
-        raise ModuleNotFoundError(msg, name="pandas") from exc
-    return pd
 
 
 def _code_type(count: int) -> Any:

@@ -35,7 +35,7 @@ from tblog._summaries import (
 )
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.writer import (
-    _SESSION_START_TAG,
+    SESSION_START_TAG,
     PathLike,
     RunWriter,
     claim_session,
@@ -240,8 +240,8 @@ class SummaryWriter(RunWriter):
         Raises:
             NotImplementedError: The run is in object storage.
         """
-        from tblog import _read as _reader
-        from tblog._remote import is_url
+        from tblog import _read
+        from tblog._location import is_url
 
         if is_url(self._logdir):
             msg = "export_scalars_to_json reads the run from disk; this run is in object storage"
@@ -249,7 +249,7 @@ class SummaryWriter(RunWriter):
         self.flush()
         scalars: dict[str, list[list[float]]] = {}
         if not self._null:
-            reader = _reader.RunReader(_reader.Source(), self._logdir, want=(_reader.SCALARS,))
+            reader = _read.RunReader(_read.Source(), self._logdir, want=(_read.SCALARS,))
             reader.update()
             found = reader.scalars()
             for code, step, wall, value in zip(
@@ -659,7 +659,7 @@ def _now() -> datetime.datetime:
 
 def _sub_run(logdir: str, name: str) -> str:
     """The sub-run ``name`` of a run directory or URL."""
-    from tblog._remote import is_url
+    from tblog._location import is_url
 
     return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
 
@@ -674,12 +674,12 @@ def _written_layout(logdir: str) -> dict[str, dict[str, list[Any]]]:
     from tensorboardX.proto import layout_pb2
     from tensorboardX.proto.event_pb2 import Event
 
-    from tblog import _reader
+    from tblog import _read
 
     marker = _LAYOUT_TAG.encode()
     latest = None
     try:
-        source, path = _reader.Source.for_path(logdir)
+        source, path = _read.Source.for_path(logdir)
         if not source.isdir(path):
             return {}
         for name in source.event_files(path):
@@ -735,14 +735,14 @@ def _written_tags(run: Run) -> set[str] | None:
     Read once, by the first ``add_hparams`` of a run in this process: this process's points
     are flushed first so they are counted too.
     """
-    from tblog import _reader
+    from tblog import _read
 
     run.flush()
     try:
-        source, path = _reader.Source.for_path(run.logdir)
+        source, path = _read.Source.for_path(run.logdir)
         if not source.isdir(path):
             return set()
-        reader = _reader.RunReader(source, path, want=())
+        reader = _read.RunReader(source, path, want=())
         reader.update()
     except (OSError, ValueError):
         return None
@@ -756,7 +756,7 @@ def _own_run_free(run: Run, metric_dict: Any) -> bool:
     would cut that curve (its step goes back); a sub-run keeps the two apart, as the peers do.
     """
     tags = _written_tags(run)
-    if tags is None or _SESSION_START_TAG in tags:
+    if tags is None or SESSION_START_TAG in tags:
         return False
     return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
 

@@ -53,7 +53,7 @@ def put_points(writer: RunWriter, points: list[Point]) -> None:
 # Run directories whose own run holds an HParams session (TensorBoard shows one per run).
 _sessions: set[str] = set()
 _sessions_lock = threading.Lock()
-_SESSION_START_TAG = "_hparams_/session_start_info"
+SESSION_START_TAG = "_hparams_/session_start_info"
 
 
 def claim_session(logdir: str) -> bool:
@@ -73,7 +73,7 @@ def put_summary(run: Run, summary: Any, step: int | None, walltime: float | None
     """
     summary = parsed(as_summary, summary, "summary")
     tag = summary.value[0].tag if len(summary.value) else "summary"
-    if tag == _SESSION_START_TAG:  # hparams built by the caller (Lightning's log_hyperparams)
+    if tag == SESSION_START_TAG:  # hparams built by the caller (Lightning's log_hyperparams)
         claim_session(run.logdir)
     run.put(SUMMARY, tag, constant(summary), step, walltime)
 

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 from tblog._location import child, is_event_file, is_url
 
 if TYPE_CHECKING:
-    from tblog import _reader
+    from tblog import _read
 
 
 class CommandError(Exception):
@@ -187,20 +187,20 @@ def label(root: str, name: str) -> str:
     return child(root, name)
 
 
-def find_runs(root: str) -> list[tuple[str, _reader.RunReader]]:
+def find_runs(root: str) -> list[tuple[str, _read.RunReader]]:
     """(run name, reader) of ``root``: an event file, or every run directory below it.
 
     Raises:
         CommandError: ``root`` is missing, a file that is no event file, or holds no event files.
     """
-    from tblog import _reader
+    from tblog import _read
 
     if is_url(root):
         check_url(root, missing_ok=False)
     else:
         check_local(root, missing_ok=False)
     try:
-        _, runs = _reader.open_runs(root, [_reader.SCALARS, _reader.TEXT])
+        _, runs = _read.open_runs(root, [_read.SCALARS, _read.TEXT])
     except FileNotFoundError as exc:
         msg = f"{root}: no such file or directory"
         raise CommandError(msg) from exc
@@ -217,7 +217,7 @@ def find_runs(root: str) -> list[tuple[str, _reader.RunReader]]:
     return runs
 
 
-def read_new(reader: _reader.RunReader, command: str | None = None) -> _reader.RunReader:
+def read_new(reader: _read.RunReader, command: str | None = None) -> _read.RunReader:
     """Read what was added to a run since the last call.
 
     With ``command``, each damaged file (a bad CRC: read up to there, as TensorBoard reads it)
@@ -226,14 +226,14 @@ def read_new(reader: _reader.RunReader, command: str | None = None) -> _reader.R
     Raises:
         CommandError: A file cannot be read, or holds a record that is not an Event.
     """
-    from tblog import _reader
+    from tblog import _read
 
     try:
         reader.update()
         if command is not None:
             for line in reader.damaged.values():
                 print(f"tblog {command}: {line}", file=sys.stderr)
-    except (_reader.NotAnEventError, ValueError) as exc:  # a file that is no (whole) event file
+    except (_read.NotAnEventError, ValueError) as exc:  # a file that is no (whole) event file
         raise CommandError(str(exc)) from exc
     except OSError as exc:
         raise CommandError(os_problem(exc)) from exc

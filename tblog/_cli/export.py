@@ -15,7 +15,7 @@ from tblog._cli.common import CommandError, find_runs, open_output, read_new
 from tblog._location import is_url
 
 if TYPE_CHECKING:
-    from tblog import _reader
+    from tblog import _read
 
 
 def add_parser(commands: Any) -> None:
@@ -47,7 +47,7 @@ def _same_file(output: str, source: str) -> bool:
 
 
 def _columns(
-    runs: list[tuple[str, _reader.RunReader]],
+    runs: list[tuple[str, _read.RunReader]],
 ) -> Iterator[tuple[str, list[str], Any, Any, Any]]:
     """Per run: its name, and per point the tag, step, wall_time and value (tags sorted)."""
     import numpy as np
@@ -61,7 +61,7 @@ def _columns(
         yield name, tags, scalars.step[order], scalars.wall_time[order], scalars.value[order]
 
 
-def _write_rows(runs: list[tuple[str, _reader.RunReader]], fmt: str, target: IO[str]) -> int:
+def _write_rows(runs: list[tuple[str, _read.RunReader]], fmt: str, target: IO[str]) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.writer(target)
@@ -93,7 +93,7 @@ def _write_rows(runs: list[tuple[str, _reader.RunReader]], fmt: str, target: IO[
     return count
 
 
-def _write_parquet(runs: list[tuple[str, _reader.RunReader]], output: str) -> int:
+def _write_parquet(runs: list[tuple[str, _read.RunReader]], output: str) -> int:
     """Write every scalar to a Parquet file (run and tag as dictionary-encoded strings)."""
     import numpy as np
     import pyarrow as pa

@@ -19,6 +19,7 @@ from tblog._cli.common import (
     write_file,
 )
 from tblog._cli.runs_table import render
+from tblog._extras import pandas
 from tblog._location import is_url
 
 
@@ -86,7 +87,7 @@ def _load(path: str) -> tuple[Any, Any]:
         CommandError: What the other commands refuse (a URL's scheme, package, credentials,
             endpoint; a missing or wrong local path), or the read fails.
     """
-    from tblog import _hparams_read, _reader
+    from tblog import _hparams_read, _read
 
     remote = is_url(path)
     if remote:  # the bounded check of the other commands: scheme, package, credentials, endpoint
@@ -94,11 +95,11 @@ def _load(path: str) -> tuple[Any, Any]:
     else:
         find_runs(path)
     try:
-        return _hparams_read._pandas(), _hparams_read.load(path)
+        return pandas(), _hparams_read.load(path)
     except FileNotFoundError as exc:
         msg = f"{path}: no such file or directory"
         raise CommandError(msg) from exc
-    except (ModuleNotFoundError, _reader.NotAnEventError) as exc:
+    except (ModuleNotFoundError, _read.NotAnEventError) as exc:
         raise CommandError(str(exc)) from exc
     except Exception as exc:  # a store's own error types while reading a URL: report them
         if remote:

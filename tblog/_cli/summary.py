@@ -10,7 +10,7 @@ from tblog._cli.common import CommandError, find_runs, label, read_new
 from tblog._cli.tags import table, tag_rows
 
 if TYPE_CHECKING:
-    from tblog import _reader
+    from tblog import _read
 
 
 def add_parser(commands: Any) -> None:
@@ -28,7 +28,7 @@ def add_parser(commands: Any) -> None:
     summary.set_defaults(func=cmd_summary)
 
 
-def _summarize(title: str, reader: _reader.RunReader, out: IO[str]) -> None:
+def _summarize(title: str, reader: _read.RunReader, out: IO[str]) -> None:
     print(f"run {title}", file=out)
     rows = tag_rows(reader.scalars())
     texts = reader.texts()

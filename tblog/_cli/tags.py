@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tblog import _reader
+    from tblog import _read
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -35,7 +35,7 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _by_tag(scalars: _reader.Scalars) -> list[tuple[str, Any, Any]]:
+def _by_tag(scalars: _read.Scalars) -> list[tuple[str, Any, Any]]:
     """(tag, steps, values) per tag, tags sorted, points in the order they were written."""
     import numpy as np
 
@@ -68,7 +68,7 @@ def _curve(values: Any, width: int = 24) -> str:
     return sparkline(finite.tolist(), width)
 
 
-def tag_rows(scalars: _reader.Scalars) -> list[tuple[str, ...]]:
+def tag_rows(scalars: _read.Scalars) -> list[tuple[str, ...]]:
     """Per tag: tag, points, first..last step, last, min, max (NaN left out), curve."""
     import numpy as np
 

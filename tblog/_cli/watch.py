@@ -24,7 +24,7 @@ from tblog._cli.tags import table, tag_rows
 from tblog._location import is_url
 
 if TYPE_CHECKING:
-    from tblog import _reader
+    from tblog import _read
 
 
 def add_parser(commands: Any) -> None:
@@ -71,18 +71,18 @@ class Watch:
     def __init__(self, roots: list[str], lines: int) -> None:
         self.roots = roots
         self.lines = lines
-        self._readers: dict[tuple[str, str], _reader.RunReader] = {}
+        self._readers: dict[tuple[str, str], _read.RunReader] = {}
         self.problems = 0
 
     def refresh(self) -> list[str]:
         """Read what was added (records, files, runs) and return the frame to show."""
-        from tblog import _reader
+        from tblog import _read
 
         frame: list[str] = []
         self.problems = 0
         for root in self.roots:
             try:
-                _, runs = _reader.open_runs(root, [_reader.SCALARS, _reader.TEXT])
+                _, runs = _read.open_runs(root, [_read.SCALARS, _read.TEXT])
             except (FileNotFoundError, ModuleNotFoundError) as exc:
                 frame.append(
                     f"{root}: waiting ({os_problem(exc) if isinstance(exc, OSError) else exc})"
@@ -111,7 +111,7 @@ class Watch:
                 frame.extend(self._run_lines(reader))
         return frame
 
-    def _run_lines(self, reader: _reader.RunReader) -> list[str]:
+    def _run_lines(self, reader: _read.RunReader) -> list[str]:
         rows = tag_rows(reader.scalars())
         texts = reader.texts()
         lines = table(rows) if rows else ["  (no scalars yet)"]
@@ -137,9 +137,9 @@ def _one_line(text: str) -> str:
 
 def _reader_runs(root: str) -> list[tuple[str, str]]:
     """The runs the reader finds below a local ``root`` (none for a missing one)."""
-    from tblog import _reader
+    from tblog import _read
 
-    return _reader.find_runs(root) if os.path.exists(root) else []
+    return _read.find_runs(root) if os.path.exists(root) else []
 
 
 def cmd_watch(args: argparse.Namespace, out: IO[str]) -> int:
