@@ -35,6 +35,16 @@ def _scalar_events(tag: str, steps: range, wall: float = 100.0) -> list[Any]:
     return events
 
 
+def read_scalars_traced(path: Path) -> tuple[Any, int]:
+    """``tblog.read_scalars(path)`` and the peak of memory it allocated on the way (bytes)."""
+    tracemalloc.start()
+    try:
+        df = tblog.read_scalars(path)
+        return df, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _tb_raises(run_dir: Path) -> type[BaseException] | None:
     """The exception TensorBoard's Python loader raises reading ``run_dir``, if any."""
     try:
@@ -107,12 +117,7 @@ def test_a_huge_length_claim_allocates_nothing_and_ends_the_file(
     path = tmp_path / "events.out.tfevents.1.host"
     path.write_bytes(_events(events) + tail)
     assert path.stat().st_size > 3 << 20
-    tracemalloc.start()
-    try:
-        df = tblog.read_scalars(tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    df, peak = read_scalars_traced(tmp_path)
     assert peak < 64 << 20
     assert list(range(20_000)) == list(df["step"])
     if claim < 1 << 40:  # TensorBoard's loader allocates the claim (a MemoryError beyond RAM)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tracemalloc
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_read import _ours
-from test_read_damage import _events, _scalar_events, _tb_shown
+from test_read_damage import _events, _scalar_events, _tb_shown, read_scalars_traced
 
 import tblog
 from tblog._read.framing import row_crcs
@@ -90,12 +89,7 @@ def test_a_hostile_tensor_shape_allocates_nothing_and_spoils_nothing(
 ) -> None:
     """One value declared as a huge or unknown shape: the run reads as TensorBoard shows it."""
     _write(tmp_path, _events(_tensor_events(_shaped(*dims), "pr_curves")))
-    tracemalloc.start()
-    try:
-        df = tblog.read_scalars(tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    df, peak = read_scalars_traced(tmp_path)
     assert peak < 64 << 20
     assert _tb_shown(tmp_path) == _ours(df)
     assert ["loss"] * 3 == list(df["tag"])
