@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import importlib.util
 import itertools
 import json
 import logging
@@ -792,3 +793,18 @@ def tensorboard_server(
                 except subprocess.TimeoutExpired:
                     server.kill()
                     server.wait(5)
+
+
+needs_remote = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("fsspec", "moto", "s3fs", "boto3")),
+    reason='needs fsspec, moto[server], s3fs and boto3: pip install -e ".[test]"',
+)
+
+
+@pytest.fixture(name="spool")
+def spool_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A spool directory of the test's own; a store that is down fails a request at once."""
+    spool = tmp_path / "spool"
+    monkeypatch.setenv("TBLOG_SPOOL", str(spool))
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's retries; the uploader has its own
+    return spool

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
 from typing import Any
@@ -10,26 +9,22 @@ from typing import Any
 import pytest
 from s3fixtures import (
     S3Bucket,
+    needs_remote,
     read_s3_run,
     s3_fixture,  # noqa: F401 - the fixture "s3"
     s3_server_fixture,  # noqa: F401 - the fixture "s3_server"
+    spool_fixture,  # noqa: F401 - the fixture "spool"
 )
 
 import tblog
 from tblog import _location, _remote, cli
 
-pytestmark = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("fsspec", "moto", "s3fs", "boto3")),
-    reason='needs fsspec, moto[server], s3fs and boto3: pip install -e ".[test]"',
-)
+pytestmark = needs_remote
 
 
 @pytest.fixture(autouse=True)
-def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test spools into its own directory; a store that is down fails a request at once."""
-    spool = tmp_path / "spool"
-    monkeypatch.setenv("TBLOG_SPOOL", str(spool))
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+def _own_spool(spool: Path) -> Path:
+    """Every test spools into its own directory."""
     return spool
 
 
