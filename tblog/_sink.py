@@ -176,12 +176,13 @@ class LocalFile:
                 n = os.write(fd, view)
                 view = view[n:]
         except OSError as exc:
+            path = self.path  # undoing the partial write may close the file and forget it
             self._undo_partial_write(fd)
             self.errors += 1
             if not self._failing:
                 self._failing = True
                 report(
-                    f"cannot write to {self.path}: {exc.strerror or exc}; dropping points until "
+                    f"cannot write to {path}: {exc.strerror or exc}; dropping points until "
                     "writing works again (see the writer's 'dropped' counter)"
                 )
             return False

@@ -68,3 +68,27 @@ def test_ci_runs_readmes_test_command_in_a_fresh_venv() -> None:
     assert sorted(where) == where
     assert "rm -rf .venv" in ci[: where[0]]
     assert ci[-1] == command[-1]
+
+
+def test_the_wheel_holds_every_module_of_the_package(tmp_path: Path) -> None:
+    """A wheel built from a clean copy has every module of tblog (the CLI's subpackage too)."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "tblog", source / "tblog", ignore=shutil.ignore_patterns("__pycache__"))
+    # Built as pip builds it for a user: in isolation, with the build-system's own requirements.
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path)]
+    built = subprocess.run(
+        [*command, str(source)], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("tblog-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {p.relative_to(source).as_posix() for p in (source / "tblog").rglob("*.py")}
+    assert modules - names == set()

@@ -72,3 +72,36 @@ def test_a_segment_error_costs_its_points_not_the_writer(
     assert (10, 10) == (written, dropped)
     assert list(range(10, 20)) == read_s3_run(url, s3.env).steps("x")
     assert 1 == capsys.readouterr().err.count("embedded null byte")
+
+
+def test_a_full_disk_is_reported_with_the_file_it_hit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message names the event file even when cutting back the torn record fails too."""
+    import errno
+    import os
+
+    writer = tblog.RunWriter(tmp_path / "run")
+    writer.add_scalar("x", 1.0, 1)
+    assert writer.flush(timeout=10)
+    path = writer.file_path
+    assert path is not None
+    real_write = os.write
+
+    def full(fd: int, data: Any) -> int:
+        if os.path.exists(path) and os.path.samestat(os.fstat(fd), os.stat(path)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    def cannot_truncate(fd: int, length: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(_sink.os, "write", full)
+    monkeypatch.setattr(_sink.os, "ftruncate", cannot_truncate)
+    writer.add_scalar("x", 2.0, 2)
+    writer.flush(timeout=10)
+    monkeypatch.undo()
+    writer.close()
+    err = capsys.readouterr().err
+    assert f"cannot write to {path}: {os.strerror(errno.ENOSPC)}" in err
+    assert [1] == read_run(tmp_path / "run").steps("x")
