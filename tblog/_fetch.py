@@ -113,10 +113,13 @@ def read_runs(
     if source.fs is None:
         _, runs = _read.open_runs(path, want)
         shown = Progress(len(runs), progress)
-        for done, (name, reader) in enumerate(runs, 1):
+        runs.reverse()
+        while runs:  # each reader is let go once the caller is done with it (memory)
+            name, reader = runs.pop()
             reader.update()
             yield name, reader
-            shown.update(done)
+            del reader
+            shown.update(shown.total - len(runs))
         shown.finish()
         return
     yield from _read_remote(source.fs, root, os.fspath(path), want, progress)

@@ -74,15 +74,11 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
     pd = pandas()
     import numpy as np
 
-    from tblog import _read
+    from tblog import _fetch, _read
 
     keep = _read.tag_filter(tags)
-    _, runs = _read.open_runs(path, [_read.SCALARS])
     found: list[tuple[str, _read.Scalars]] = []
-    runs.reverse()
-    while runs:  # each run's reader is let go once its points are out (memory)
-        name, reader = runs.pop()
-        reader.update()
+    for name, reader in _fetch.read_runs(path, [_read.SCALARS]):
         _warn_damaged(reader, stacklevel=2)
         scalars = reader.scalars(raw=raw)
         del reader
@@ -196,13 +192,11 @@ def read_histograms(path: PathArg, tags: Tags = None, *, raw: bool = False) -> p
 
 def _rows(path: PathArg, tags: Tags, raw: bool, kind: str) -> dict[str, list[Any]]:
     """The text or histogram points of every run at ``path`` as columns of lists."""
-    from tblog import _read
+    from tblog import _fetch, _read
 
     keep = _read.tag_filter(tags)
-    _, runs = _read.open_runs(path, [kind])
     columns: dict[str, list[Any]] = {}
-    for name, reader in runs:
-        reader.update()
+    for name, reader in _fetch.read_runs(path, [kind]):
         _warn_damaged(reader, stacklevel=3)
         points = reader.texts(raw=raw) if kind == _read.TEXT else reader.histograms(raw=raw)
         fields = {f: getattr(points, f) for f in points.__dataclass_fields__}

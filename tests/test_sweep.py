@@ -229,6 +229,41 @@ def test_a_bucket_of_runs_reads_like_disk_fetching_every_file_at_once(
     assert 3 >= listings, counts  # the checks of the root and one recursive listing
 
 
+@pytest.mark.parametrize("read", ["read_scalars", "read_text", "read_histograms"])
+def test_every_read_of_a_bucket_fetches_its_files_at_once(
+    tmp_path: Path, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """Scalars, text and histograms from a bucket: one fs.cat of every file, each GET once."""
+    import fsspec
+
+    for i in range(6):
+        with tblog.SummaryWriter(tmp_path / "runs" / f"run{i}") as writer:
+            for step in range(3):
+                writer.add_scalar("loss", 1.0 / (step + 1 + i), step)
+                writer.add_text("note", f"run {i} step {step}", step)
+                writer.add_histogram("w", [float(i), float(step), 2.5], step)
+    fs = fsspec.filesystem("s3", **s3.storage_options)
+    fs.put(str(tmp_path / "runs"), s3.url("reads"), recursive=True)
+    fs.invalidate_cache()
+    assert s3.proxy is not None
+    s3.proxy.reset()
+    calls: list[int] = []
+    fetch = _fetch.FetchedSource.fetch
+    monkeypatch.setattr(
+        _fetch.FetchedSource,
+        "fetch",
+        lambda self, paths: calls.append(len(paths)) or fetch(self, paths),
+    )
+    remote = getattr(tblog, read)(s3.url("reads"))
+    assert [6] == calls
+    counts = s3.proxy.counts()
+    files = [k for k in s3.objects("reads") if "tfevents" in k]
+    assert [1] * 6 == [counts[("GET", f"{s3.bucket}/{key}")] for key in files], counts
+    local = getattr(tblog, read)(tmp_path / "runs")
+    assert 18 == len(local)
+    pd.testing.assert_frame_equal(local, remote)
+
+
 def test_progress_shows_on_stderr_once_reading_is_slow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
