@@ -11,7 +11,7 @@ from test_read import _ours
 from test_read_damage import _events, _scalar_events, _tb_shown, read_scalars_traced
 
 import tblog
-from tblog._read.framing import row_crcs
+from tblog._read.framing import block_crcs, row_crcs
 from tblog.read import DamagedEventFileWarning
 
 pd = pytest.importorskip("pandas")
@@ -41,6 +41,40 @@ def test_row_crcs_are_each_records_crc32c() -> None:
     for length in (0, 1, 3, 4, 5, 38, 41, 100):
         rows = rng.integers(0, 256, size=(200, length), dtype=np.uint8)
         assert [crc32c(row.tobytes()) for row in rows] == row_crcs(rows).tolist()
+
+
+def test_block_crcs_are_each_records_crc32c() -> None:
+    """Blocks of many lengths checked together (padded to share a pass) keep each row's CRC."""
+    import numpy as np
+    from crc32c import crc32c
+
+    rng = np.random.default_rng(1)
+    lengths = [0, 1, 7, 31, 32, 33, 40, 47, 63, 64, 65, 100, 127, 128, 129, 300]
+    blocks = [
+        rng.integers(0, 256, size=(int(rng.integers(1, 40)), n), dtype=np.uint8) for n in lengths
+    ]
+    for rows, crcs in zip(blocks, block_crcs(blocks), strict=True):
+        assert [crc32c(row.tobytes()) for row in rows] == crcs.tolist(), rows.shape
+
+
+@pytest.mark.parametrize("tag", ["loss", "loss/b"])
+def test_a_corrupt_record_among_other_lengths_ends_the_file_there(tmp_path: Path, tag: str) -> None:
+    """Two tags whose records differ in length are checked in one pass; a flip in either counts."""
+    events = _scalar_events("loss", [])  # the file_version header
+    for step in range(100):
+        events += _scalar_events("loss", [step])[1:]
+        events += _scalar_events("loss/b", [step])[1:]
+    records = [_events([event]) for event in events]
+    bad = 1 + 2 * 40 + (0 if tag == "loss" else 1)  # the record of ``tag`` at step 40
+    pos = sum(len(r) for r in records[:bad]) + 12 + 6  # a byte of its tag
+    _write(tmp_path, _flip(b"".join(records), pos))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = tblog.read_scalars(tmp_path)
+    shown = _tb_shown(tmp_path)
+    assert shown == _ours(df)
+    assert list(range(40 if tag == "loss" else 41)) == [step for step, _, _ in shown["loss"]]
+    assert any(issubclass(w.category, DamagedEventFileWarning) for w in caught)
 
 
 @pytest.mark.parametrize("where", ["data", "footer"])

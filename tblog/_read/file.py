@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tblog._read.events import event_class, parse_event
-from tblog._read.framing import Framer, Frames, fill, position, row_crcs, unmask
+from tblog._read.framing import Framer, Frames, block_crcs, fill, position, unmask
 from tblog._read.points import HISTOGRAMS, TEXT, Chunk, Control, RunState
 from tblog._read.sources import Source
 from tblog._read.templates import Template, factorize, make_template, matches, tag_keys
@@ -140,9 +140,10 @@ class FileReader:
         one_by_one: list[tuple[int, int, int]],
     ) -> int | None:
         bad: int | None = None
-        for _, rows, recs, footer in blocks:  # every record's own CRC, as TensorBoard checks
-            crcs = unmask(np.ascontiguousarray(footer).view("<u4").ravel())
-            wrong = np.flatnonzero(row_crcs(rows) != crcs)
+        found = block_crcs([rows for _, rows, _, _ in blocks])
+        for (_, _, recs, footer), crc in zip(blocks, found, strict=True):
+            # every record's own CRC, as TensorBoard checks
+            wrong = np.flatnonzero(crc != unmask(np.ascontiguousarray(footer).view("<u4").ravel()))
             if len(wrong):
                 rec = int(recs[wrong[0]])
                 bad = rec if bad is None else min(bad, rec)
@@ -204,7 +205,11 @@ class FileReader:
         """Turn rows matching ``template`` into points; return rows whose tag is no UTF-8."""
         run = chunk.run
         start, width = template.tag
-        codes, firsts = factorize(tag_keys(rows, start, width))
+        tags = rows[:, start : start + width]
+        if (tags == tags[0]).all():  # the common block: one tag (a run of its own records)
+            codes, firsts = np.zeros(len(rows), dtype=np.intp), [0]
+        else:
+            codes, firsts = factorize(tag_keys(rows, start, width))
         names: list[int] = []
         rejected: list[int] = []
         for code, first in enumerate(firsts):
