@@ -123,6 +123,41 @@ def test_a_record_larger_than_max_bytes_goes_alone_into_a_file(tmp_path: Path) -
     assert [0, 1, 2, 3, 4, 6, 7, 8, 9] == shown.steps("x")
 
 
+def test_every_file_carries_the_suffix_and_sorts_after_the_ones_before(tmp_path: Path) -> None:
+    """Names end with the suffix; a second sink in the same directory sorts after the first."""
+    logdir = tmp_path / "run"
+    first = LocalFile(str(logdir), lambda _: _PROTOS.file_version(), None, ".opts")
+    assert first.write(_records(range(5)))
+    first.close(0.0)
+    second = LocalFile(str(logdir), lambda _: _PROTOS.file_version(), None, ".opts")
+    assert second.write(_records(range(5, 10)))
+    second.close(0.0)
+    files = event_files(logdir)
+    assert [first.path, second.path] == [None, None]  # closed: no file being written
+    assert 2 == len(files)
+    assert all(f.endswith(".opts") for f in files)
+    assert list(range(10)) == read_run(logdir).steps("x")
+
+
+def test_a_forked_childs_copy_starts_afresh_in_its_own_directory(tmp_path: Path) -> None:
+    """reset_in_child: the parent's file is left alone; the child's first file has no purge."""
+    logdir = tmp_path / "run"
+    firsts: list[bool] = []
+    sink = _local(logdir, firsts=firsts)
+    assert sink.write(_records(range(5)))
+    parent_file = sink.path
+    assert parent_file is not None
+    size = os.path.getsize(parent_file)
+    sink.reset_in_child(str(logdir / "child_1"))
+    assert sink.path is None
+    assert sink.write(_records(range(5, 8)))
+    sink.close(0.0)
+    assert size == os.path.getsize(parent_file)
+    assert [True, False] == firsts  # a resume's purge belongs to the parent's file only
+    assert list(range(5)) == read_run(logdir).steps("x")
+    assert [5, 6, 7] == read_run(logdir / "child_1").steps("x")
+
+
 # ---- LocalFile: a deleted file ---------------------------------------------------------------
 
 
