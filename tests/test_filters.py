@@ -165,11 +165,11 @@ def test_every_and_max_per_second_must_both_agree(clock: list[float]) -> None:
 # ---- where it sits ---------------------------------------------------------------------------
 
 
-def test_on_a_handler_it_thins_that_destination_only(tmp_path: Path) -> None:
+def test_on_a_handler_it_thins_that_destination_only(
+    tmp_path: Path, logger: logging.Logger
+) -> None:
     """The TensorBoard handler gets every 5th step, a file handler beside it every record."""
-    log = logging.getLogger("sampled.handler")
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    log = logger
     handler = tblog.TensorBoardHandler(tmp_path / "run")
     handler.addFilter(tblog.SampleFilter(every=5, tags=["loss"]))
     file_handler = logging.FileHandler(tmp_path / "all.log")
