@@ -11,32 +11,18 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import mp_workers
 import pytest
+from scripts import run_script
 from tbread import event_files, read_run
+from waiting import until
 
 import tblog
 from tblog import _run
 
 pytestmark = pytest.mark.slow
-
-
-def _run_script(
-    tmp_path: Path, body: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent(body))
-    return subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _stall(run: _run.Run) -> threading.Event:
@@ -57,14 +43,6 @@ def _stall(run: _run.Run) -> threading.Event:
     run._wake.set()
     assert entered.wait(10), "the writer thread never reached its drain"
     return stall
-
-
-def _until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:g}s"
-        time.sleep(0.001)
 
 
 # ---- close is a barrier ----------------------------------------------------------------------
@@ -207,7 +185,7 @@ def test_counted_steps_continue_when_a_run_is_reopened(logdir: Path) -> None:
 
 def test_points_from_an_earlier_registered_atexit_hook_are_written(tmp_path: Path) -> None:
     """An atexit hook registered before tblog's first run runs after tblog's: still written."""
-    done = _run_script(
+    done = run_script(
         tmp_path,
         """
         import atexit, logging, tblog
@@ -234,7 +212,7 @@ def test_shutdown_never_hangs_on_a_stuck_disk(tmp_path: Path, how: str) -> None:
         if how == "logging.shutdown()"
         else 'logging.config.dictConfig({"version": 1})'
     )
-    done = _run_script(
+    done = run_script(
         tmp_path,
         f"""
         import logging, logging.config, os, time, tblog
@@ -308,7 +286,7 @@ def test_setups_in_the_same_second_never_share_a_run(tmp_path: Path) -> None:
 
 def test_a_handler_that_failed_to_build_never_breaks_logging_shutdown(tmp_path: Path) -> None:
     """TensorBoardHandler(flush_secs=0) raises; shutdown still flushes a MemoryHandler's lines."""
-    done = _run_script(
+    done = run_script(
         tmp_path,
         """
         import logging, logging.handlers, tblog
@@ -335,7 +313,7 @@ def test_a_handler_that_failed_to_build_never_breaks_logging_shutdown(tmp_path: 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_many_threads_in_a_fork_child_start_one_writer(tmp_path: Path) -> None:
     """In a forked child, 16 threads logging at once start exactly one writer thread."""
-    done = _run_script(
+    done = run_script(
         tmp_path,
         """
         import logging, os, sys, threading, time, warnings, tblog
@@ -421,7 +399,7 @@ def test_a_counted_step_never_passes_int64(
 
 def test_a_stuck_disk_costs_one_timeout_not_one_per_call(tmp_path: Path) -> None:
     """flush(), then close() and logging.shutdown() of 4 handlers: about timeout_secs in all."""
-    done = _run_script(
+    done = run_script(
         tmp_path,
         """
         import logging, os, time, tblog
@@ -451,7 +429,7 @@ def test_flush_during_another_threads_close_waits_for_it(logdir: Path) -> None:
         writer.add_scalar("x", float(step), step)
     closing = threading.Thread(target=run.close)  # the engine's close, as the last release does
     closing.start()
-    _until(lambda: run.closed, "the close")
+    until(lambda: run.closed, "the close")
     threading.Timer(0.3, stall.set).start()
     assert other.flush(timeout=10) is True
     assert 1000 == run.written  # not before the close wrote every point
@@ -461,7 +439,7 @@ def test_flush_during_another_threads_close_waits_for_it(logdir: Path) -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_child_that_configures_logging_again_writes_its_own_sub_run(tmp_path: Path) -> None:
     """DictConfig run again in a forked child: its handler writes child_<pid>, not the parent's."""
-    done = _run_script(
+    done = run_script(
         tmp_path,
         """
         import logging, logging.config, os, sys, warnings
@@ -491,7 +469,7 @@ def test_a_child_that_configures_logging_again_writes_its_own_sub_run(tmp_path: 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_fork_during_close_leaves_the_child_a_working_setup(tmp_path: Path) -> None:
     """A fork while another thread is inside tblog.close(): the child's setup() never hangs."""
-    done = _run_script(
+    done = run_script(
         tmp_path,
         """
         import os, sys, threading, time, warnings, tblog
@@ -531,7 +509,7 @@ def test_a_second_close_of_one_writer_waits_for_the_first(logdir: Path) -> None:
         writer.add_scalar("x", float(step), step)
     first = threading.Thread(target=writer.close)
     first.start()
-    _until(lambda: run.closed, "the close")
+    until(lambda: run.closed, "the close")
     threading.Timer(0.3, stall.set).start()
     writer.close()
     assert 1000 == run.written

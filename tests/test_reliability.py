@@ -21,27 +21,12 @@ import mp_workers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from privileges import drop_permission_overrides
+from scripts import popen_script
 from tbread import event_files, read_run
 
 import tblog
 
 pytestmark = pytest.mark.slow
-
-
-def _script(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "script.py"
-    path.write_text(textwrap.dedent(body))
-    return path
-
-
-def _popen(tmp_path: Path, body: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(_script(tmp_path, body))],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 # ---- threads -------------------------------------------------------------------------------
@@ -139,7 +124,7 @@ def test_a_multiprocessing_fork_child_keeps_its_points_without_flushing(logdir: 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_an_os_fork_child_that_exits_normally_loses_nothing(tmp_path: Path) -> None:
     """os.fork + sys.exit without flush: the child's exit hook writes its sub-run; no hang."""
-    proc = _popen(
+    proc = popen_script(
         tmp_path,
         """
         import logging, os, sys, tblog
@@ -198,7 +183,7 @@ def test_flushed_points_survive_a_kill(
     tmp_path: Path, flush_secs: float, after: str, sig: signal.Signals
 ) -> None:
     """Points flushed (by flush() or the periodic flush) survive SIGKILL and SIGTERM."""
-    proc = _popen(tmp_path, _LOG_AND_WAIT.format(flush_secs=flush_secs, after=after))
+    proc = popen_script(tmp_path, _LOG_AND_WAIT.format(flush_secs=flush_secs, after=after))
     assert proc.stdout is not None
     assert "ready" == proc.stdout.readline().strip()
     proc.send_signal(sig)
@@ -208,7 +193,7 @@ def test_flushed_points_survive_a_kill(
 
 def test_exit_never_hangs_on_a_stuck_disk(tmp_path: Path) -> None:
     """A writer stuck in write(): exit gives up after the time limit and says what it left."""
-    proc = _popen(
+    proc = popen_script(
         tmp_path,
         """
         import logging, os, threading, time, tblog
@@ -230,7 +215,7 @@ def test_exit_never_hangs_on_a_stuck_disk(tmp_path: Path) -> None:
 
 def test_a_dead_writer_thread_releases_flush_and_exit(tmp_path: Path) -> None:
     """A writer thread that dies: flush() returns False at once, exit does not hang."""
-    proc = _popen(
+    proc = popen_script(
         tmp_path,
         """
         import logging, tblog
@@ -449,7 +434,7 @@ def test_processor_survives_arbitrary_events(tmp_path: Path, records: list) -> N
 
 def test_memory_stays_flat_when_the_writer_is_stalled(tmp_path: Path) -> None:
     """A stalled writer and 500k records: the queue stays bounded, drops are counted, RSS flat."""
-    proc = _popen(
+    proc = popen_script(
         tmp_path,
         """
         import logging, threading, tblog

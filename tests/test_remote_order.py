@@ -15,6 +15,7 @@ from s3fixtures import (
     s3_server_fixture,  # noqa: F401 - the fixture "s3_server"
     spool_fixture,  # noqa: F401 - the fixture "spool"
 )
+from waiting import until
 
 import tblog
 from tblog import _location, _remote, cli
@@ -26,13 +27,6 @@ pytestmark = needs_remote
 def _own_spool(spool: Path) -> Path:
     """Every test spools into its own directory."""
     return spool
-
-
-def _wait_for(check: Any, what: str, secs: float = 30.0) -> None:
-    deadline = time.monotonic() + secs
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def _put_fast_host_file(s3: S3Bucket, run: str) -> str:
@@ -59,7 +53,9 @@ def _spool_of_two_segments(s3: S3Bucket, url: str) -> None:
         writer.add_scalar("x", float(step), step)
     writer.close()
     spool = Path(_remote.default_spool_root())
-    _wait_for(lambda: all(_released(d) for d in spool.iterdir()), "the writer's last attempt")
+    until(
+        lambda: all(_released(d) for d in spool.iterdir()), "the writer's last attempt", timeout=30
+    )
     s3.proxy.restore()
 
 
@@ -110,12 +106,12 @@ def test_uploads_resume_after_an_outage_beside_a_fast_clock_host(s3: S3Bucket) -
         writer.add_scalar("x", float(step), step)
     run = writer._run
     assert run is not None
-    _wait_for(lambda: getattr(run._sink, "_uploader", None) is not None, "the uploader")
+    until(lambda: getattr(run._sink, "_uploader", None) is not None, "the uploader", timeout=30)
     uploader = run._sink._uploader  # type: ignore[attr-defined]
-    _wait_for(lambda: uploader.names.last is not None, "the run's listing")
+    until(lambda: uploader.names.last is not None, "the run's listing", timeout=30)
     s3.proxy.cut()
     assert writer.flush(timeout=0.5) is False
-    _wait_for(lambda: uploader.errors > 0, "a failed put")
+    until(lambda: uploader.errors > 0, "a failed put", timeout=30)
     s3.proxy.restore()
     assert writer.flush(timeout=30) is True
     writer.close()

@@ -24,6 +24,7 @@ from s3fixtures import (
     spool_fixture,  # noqa: F401 - the fixture "spool"
 )
 from tbread import event_files, read_run
+from waiting import until
 
 import tblog
 from tblog import _location, _remote, _sink, cli
@@ -35,13 +36,6 @@ pytestmark = needs_remote
 def _own_spool(spool: Path) -> Path:
     """Every test spools into its own directory."""
     return spool
-
-
-def _wait_for(check: Any, what: str, secs: float = 30.0) -> None:
-    deadline = time.monotonic() + secs
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def _close(writer: tblog.RunWriter) -> tuple[int, int]:
@@ -80,7 +74,7 @@ def test_tblog_upload_leaves_the_spool_of_a_live_run_alone(s3: S3Bucket, spool: 
     assert writer.flush()
     for step in range(200, 400):
         writer.add_scalar("x", float(step), step)
-    _wait_for(lambda: writer.stats.written == 400, "the writer")
+    until(lambda: writer.stats.written == 400, "the writer", timeout=30)
     assert 0 == cli.main(["upload"])  # the open segment is the live run's: left alone
     for step in range(400, 600):
         writer.add_scalar("x", float(step), step)
@@ -106,7 +100,7 @@ def test_a_timed_out_flush_does_not_make_close_give_up(
     for step in range(100, 1100):
         writer.add_scalar("x", float(step), step)
     assert (1100, 0) == _close(writer)
-    _wait_for(lambda: _released(spool), "the writer's last upload attempt")
+    until(lambda: _released(spool), "the writer's last upload attempt", timeout=30)
     s3.proxy.restore()
     assert 0 == cli.main(["upload", str(spool)])
     assert list(range(1100)) == read_s3_run(url, s3.env).steps("x")
@@ -122,7 +116,7 @@ def test_an_outage_never_parks_the_writer(s3: S3Bucket, spool: Path) -> None:
     assert writer.flush(timeout=0.1) is False
     for step in range(1, 20_000):
         writer.add_scalar("x", float(step), step)
-    _wait_for(lambda: writer.stats.written + writer.stats.dropped >= 20_000, "the writer", 10)
+    until(lambda: writer.stats.written + writer.stats.dropped >= 20_000, "the writer", timeout=10)
     assert 0 == writer.stats.dropped
     s3.proxy.restore()
     assert writer.flush(timeout=30)
@@ -290,7 +284,7 @@ def test_uploads_need_no_list_permission(s3: S3Bucket, spool: Path) -> None:
     with tblog.RunWriter(url, timeout_secs=0.5) as writer:
         for step in range(100, 200):
             writer.add_scalar("x", float(step), step)
-    _wait_for(lambda: _released(spool), "the writer's last upload attempt")
+    until(lambda: _released(spool), "the writer's last upload attempt", timeout=30)
     s3.proxy.restore()
     assert 0 == cli.main(["upload", str(spool)])
     refused = [r for r in s3.proxy.snapshot() if r.status == 403]
@@ -313,7 +307,7 @@ def test_two_uploads_of_one_spool_at_once_both_succeed(
             writer.add_scalar("x", float(step), step)
             if step % 100 == 99:
                 writer.flush(timeout=0.1)
-    _wait_for(lambda: _released(spool), "the writer's last upload attempt")
+    until(lambda: _released(spool), "the writer's last upload attempt", timeout=30)
     s3.proxy.restore()
     open_store = _remote.open_store
     inner: list[int] = []

@@ -1,4 +1,4 @@
-"""structlog: the processor, structlog over stdlib, and the logging-native adapter."""
+"""structlog: the processor, and structlog over stdlib (the adapter: test_adapter)."""
 
 from __future__ import annotations
 
@@ -201,54 +201,3 @@ def test_structlog_over_stdlib_with_processor_formatter_in_dictconfig(logdir: Pa
     run = read_run(logdir)
     assert {"loss": [(2, 0.5)]} == run.scalars
     assert {"logs": [(0, "```\nevent='hello' user='ada'\n```")]} == run.texts
-
-
-def test_adapter_helpers_write_points_and_readable_lines(logdir: Path) -> None:
-    """tblog.adapter: scalar/metrics/text/histogram records, plain lines, merged defaults."""
-    stream = io.StringIO()
-    logger = logging.getLogger("adapted")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    handler = tblog.TensorBoardHandler(logdir)
-    console = logging.StreamHandler(stream)
-    console.setFormatter(logging.Formatter("%(name)s %(run)s %(lineno)d %(message)s"))
-    logger.addHandler(handler)
-    logger.addHandler(console)
-    tlog = tblog.adapter(logger, run="baseline")
-    tlog.scalar("loss", 0.3, step=5)
-    tlog.metrics({"acc": 0.9, "f1": 0.8}, step=5, prefix="val")
-    tlog.text("notes", "**ok**", step=5)
-    tlog.histogram("w", np.arange(4.0), step=5)
-    tlog.info("plain")
-    handler.close()
-
-    run = read_run(logdir)
-    assert {
-        "loss": [(5, pytest.approx(0.3))],
-        "val/acc": [(5, pytest.approx(0.9))],
-        "val/f1": [(5, pytest.approx(0.8))],
-    } == run.scalars
-    assert [(5, "**ok**")] == run.texts["notes"]
-    assert [(5, 4.0)] == run.histograms["w"]
-    lines = stream.getvalue().splitlines()
-    assert ["loss=0.3", "acc=0.9 f1=0.8", "**ok**", "histogram w", "plain"] == [
-        line.split(" ", 3)[3] for line in lines
-    ]
-    assert all(line.startswith("adapted baseline ") for line in lines)
-    this_file_lines = {int(line.split(" ")[2]) for line in lines}
-    assert all(n > 200 for n in this_file_lines)  # the caller's line, not adapter.py's
-
-
-def test_adapter_rejects_bad_tags_steps_and_reserved_extras() -> None:
-    """Helpers raise ValueError at the call site; reserved extras never reach LogRecord."""
-    tlog = tblog.adapter("checked")
-    with pytest.raises(ValueError, match="tag must be a non-empty str"):
-        tlog.scalar("", 1.0)
-    with pytest.raises(ValueError, match="step must be an int >= 0"):
-        tlog.scalar("x", 1.0, step=-2)
-    with pytest.raises(ValueError, match=r"\['message'\]"):
-        tblog.adapter("checked", message="x")
-    with pytest.raises(ValueError, match=r"\['name'\]"):
-        tlog.warning("hi", extra={"name": "clash"})
-    with pytest.raises(ValueError, match="metrics must be a mapping"):
-        tlog.metrics({1: 2})  # type: ignore[dict-item]

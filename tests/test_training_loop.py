@@ -1,4 +1,4 @@
-"""Training loops: checkpoint-resumable runs, the NaN/Inf sentinel, and SampleFilter."""
+"""Training loops: checkpoint-resumable runs and the NaN/Inf sentinel."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import contextlib
 import importlib.util
 import json
 import logging
-import logging.config
 import math
 import os
 import pickle
@@ -30,7 +29,6 @@ from s3fixtures import (
 from tbread import read_run
 
 import tblog
-from tblog import filters
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -527,112 +525,6 @@ def test_nan_warning_must_be_a_bool(tmp_path: Path) -> None:
     """nan_warning="no" is refused at construction, naming the option."""
     with pytest.raises(TypeError, match="nan_warning must be True or False"):
         tblog.TensorBoardHandler(tmp_path, nan_warning="no")  # type: ignore[arg-type]
-
-
-# ---- SampleFilter ---------------------------------------------------------------------------
-
-
-def test_sample_filter_from_dictconfig_exact_steps(tmp_path: Path) -> None:
-    """From dictConfig: train/* every 10th step; other tags and messages all pass."""
-    logging.config.dictConfig({
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"sample": {"()": "tblog.SampleFilter", "every": 10, "tags": ["train/*"]}},
-        "handlers": {
-            "tb": {"class": "tblog.TensorBoardHandler", "logdir": str(tmp_path / "run"),
-                   "text_tag": "logs", "filters": ["sample"]},
-        },
-        "loggers": {"sampled": {"handlers": ["tb"], "level": "INFO", "propagate": False}},
-    })  # fmt: skip
-    log = logging.getLogger("sampled")
-    for step in range(35):
-        log.info("", extra={"tag": "train/loss", "value": float(step), "step": step})
-        log.info("", extra={"tag": "eval/acc", "value": 0.5, "step": step})
-        log.info("", extra={"metrics": {"a": 1.0, "b": 2.0}, "tag": "train", "step": step})
-    log.info("plain message")
-    (handler,) = log.handlers
-    handler.close()
-    data = read_run(tmp_path / "run")
-    assert [0, 10, 20, 30] == data.steps("train/loss")
-    assert [0.0, 10.0, 20.0, 30.0] == data.values("train/loss")
-    assert [0, 10, 20, 30] == data.steps("train/a") == data.steps("train/b")
-    assert list(range(35)) == data.steps("eval/acc")
-    assert [0] == data.steps("logs")
-
-
-def test_sample_filter_by_count_context_and_metric_keys(tmp_path: Path) -> None:
-    """No step: every 3rd record of a tag; tblog.step context; prefix-less metrics by key."""
-    sample = tblog.SampleFilter(every=3, tags=["loss", "acc"])
-    handler = tblog.TensorBoardHandler(tmp_path / "run")
-    log = logging.getLogger("sampled.count")
-    log.addHandler(handler)
-    log.addFilter(sample)  # on a logger: the records themselves are thinned
-    log.setLevel(logging.INFO)
-    for n in range(10):
-        log.info("", extra={"tag": "loss", "value": float(n)})
-    for n in range(7):
-        with tblog.step(n):
-            log.info("", extra={"metrics": {"acc": float(n), "f1": 1.0}})
-            log.info("", extra={"metrics": {"other": float(n)}})
-    handler.close()
-    data = read_run(tmp_path / "run")
-    assert [0.0, 3.0, 6.0, 9.0] == data.values("loss")  # counted steps 0..3
-    assert [0, 3, 6] == data.steps("acc") == data.steps("f1")
-    assert list(range(7)) == data.steps("other")
-
-
-def test_sample_filter_max_per_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    """max_per_second=2: a tag passes at most once per half second (on a fake clock)."""
-    now = [100.0]
-    monkeypatch.setattr(filters, "_clock", lambda: now[0])
-    sample = tblog.SampleFilter(max_per_second=2, tags=["loss"])
-    passed = []
-    for n in range(10):
-        now[0] = 100.0 + n * 0.2
-        record = logging.makeLogRecord({"tag": "loss", "value": 1.0, "step": n})
-        passed.append(sample.filter(record))
-    plain = logging.makeLogRecord({"msg": "hello"})
-    assert [True, False, False, True, False, False, True, False, False, True] == passed
-    assert sample.filter(plain)
-
-
-def test_setup_sample_thins_the_run_and_keeps_the_file_log(tmp_path: Path) -> None:
-    """setup(sample={"train/*": 5}): TensorBoard gets every 5th step, the file log every line."""
-    with _setup(tmp_path, sample={"train/*": 5, "*": 2}):
-        log = logging.getLogger("train")
-        for step in range(12):
-            log.info("step %d", step, extra={"tag": "train/loss", "value": 1.0, "step": step})
-            log.info("eval %d", step, extra={"tag": "eval/acc", "value": 1.0, "step": step})
-    data = read_run(tmp_path / "runs" / "loop")
-    assert [0, 5, 10] == data.steps("train/loss")  # the first matching pattern decides
-    assert [0, 2, 4, 6, 8, 10] == data.steps("eval/acc")
-    log_text = (tmp_path / "logs" / "loop.log").read_text()
-    assert 12 == log_text.count("train: step ")
-    assert 12 == log_text.count("train: eval ")
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({}, ValueError, "needs every="),
-        ({"every": 0}, ValueError, "every must be an int >= 1"),
-        ({"every": 2, "tags": "train/*"}, TypeError, "not the str"),
-        ({"max_per_second": -1}, ValueError, "max_per_second must be a number > 0"),
-    ],
-)
-def test_sample_filter_checks_its_arguments(
-    kwargs: dict[str, Any], error: type[Exception], match: str
-) -> None:
-    """Bad arguments raise naming the argument."""
-    with pytest.raises(error, match=match):
-        tblog.SampleFilter(**kwargs)
-
-
-def test_setup_sample_is_checked_before_anything_starts(tmp_path: Path) -> None:
-    """setup(sample={"x": 0}) raises and leaves no file behind."""
-    with pytest.raises(ValueError, match=r"sample\['x'\] must be an int >= 1"):
-        _setup(tmp_path, sample={"x": 0})
-    assert not (tmp_path / "logs").exists()
 
 
 # ---- counted tags (log lines) across a resume -----------------------------------------------

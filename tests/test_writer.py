@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scripts import run_script
 from tbread import event_files, read_run
+from waiting import until
 
 import tblog
 from tblog import _registry, _run
@@ -104,10 +105,11 @@ def test_periodic_flush_writes_without_being_asked(logdir: Path) -> None:
     """Points reach disk within ``flush_secs`` with no flush() or close()."""
     writer = tblog.RunWriter(logdir, flush_secs=0.2)
     writer.add_scalar("x", 1.0, 0)
-    deadline = time.monotonic() + 5
-    while not (event_files(logdir) and read_run(logdir).scalars == {"x": [(0, 1.0)]}):
-        assert time.monotonic() < deadline, "the point did not reach the disk within 5 s"
-        time.sleep(0.05)
+    until(
+        lambda: event_files(logdir) and read_run(logdir).scalars == {"x": [(0, 1.0)]},
+        "the point reaching the disk",
+        timeout=5,
+    )
     writer.close()
 
 
@@ -199,10 +201,8 @@ def test_a_deleted_event_file_is_noticed_and_replaced(logdir: Path) -> None:
     for path in event_files(logdir):
         os.remove(path)
     os.rmdir(logdir)
-    deadline = time.monotonic() + 10
-    while writer.file_path is not None and time.monotonic() < deadline:
-        time.sleep(0.02)  # a periodic pass notices the removal and lets the file go
-    assert writer.file_path is None
+    # A periodic pass notices the removal and lets the file go.
+    until(lambda: writer.file_path is None, "letting the removed file go")
     writer.add_scalar("x", 2.0, 1)
     writer.close()
     assert read_run(logdir).scalars["x"] == [(1, 2.0)]
@@ -234,22 +234,9 @@ def test_import_tblog_stays_light() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def _run_script(tmp_path: Path, body: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent(body))
-    return subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=tmp_path,
-        check=False,
-    )
-
-
 def test_exit_without_close_loses_nothing_with_one_exit_hook(tmp_path: Path) -> None:
     """Trap: an atexit hook per writer. One hook drains every run before logging.shutdown."""
-    result = _run_script(
+    result = run_script(
         tmp_path,
         """
         import atexit, logging, tblog
@@ -277,7 +264,7 @@ def test_exit_without_close_loses_nothing_with_one_exit_hook(tmp_path: Path) -> 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_writes_to_its_own_sub_run(tmp_path: Path) -> None:
     """After fork the child never writes into the parent's file; both finish, nothing is lost."""
-    result = _run_script(
+    result = run_script(
         tmp_path,
         """
         import logging, os, tblog
