@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from tblog import _registry
+from tblog._extras import require
 from tblog._layout import Layout, RunPath
 from tblog._report import Once
 from tblog._run import Run
@@ -27,7 +28,7 @@ from tblog._values import (
     plain_str,
 )
 from tblog.exceptions import WriterClosedError
-from tblog.writer import RunWriter, put_points, require
+from tblog.writer import RunWriter, put_points
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 #: The format of ``RootLogger.state_dict()``; ``restore(state=...)`` refuses other versions.
