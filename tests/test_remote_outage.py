@@ -26,7 +26,7 @@ from s3fixtures import (
 from tbread import event_files, read_run
 
 import tblog
-from tblog import _location, _remote, _sink, cli
+from tblog import _location, _remote, _sink, _spool, _upload, cli
 
 pytestmark = needs_remote
 
@@ -54,7 +54,7 @@ def _close(writer: tblog.RunWriter) -> tuple[int, int]:
 
 def _released(root: Path) -> bool:
     """Whether no process holds the lock of a spool below ``root`` (its uploads are over)."""
-    lock_spool = getattr(_remote, "lock_spool", None)
+    lock_spool = getattr(_spool, "lock_spool", None)
     for spool in root.iterdir() if lock_spool is not None else ():
         fd = lock_spool(str(spool))
         if fd is None:
@@ -315,7 +315,7 @@ def test_two_uploads_of_one_spool_at_once_both_succeed(
                 writer.flush(timeout=0.1)
     _wait_for(lambda: _released(spool), "the writer's last upload attempt")
     s3.proxy.restore()
-    open_store = _remote.open_store
+    open_store = _upload.open_store
     inner: list[int] = []
 
     class Racing:
@@ -335,7 +335,7 @@ def test_two_uploads_of_one_spool_at_once_both_succeed(
         fs, path = open_store(*args, **kwargs)
         return Racing(fs), path
 
-    monkeypatch.setattr(_remote, "open_store", racing_store)
+    monkeypatch.setattr(_upload, "open_store", racing_store)
     assert 0 == cli.main(["upload", str(spool)])
     assert [0] == inner
     assert list(range(300)) == read_s3_run(url, s3.env).steps("x")
