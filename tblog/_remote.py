@@ -230,11 +230,13 @@ class RemoteSegments:
             local = os.path.join(spool, name)
             uploader = self._uploader_for()  # opens the store (its package may be missing)
             header = self._header(self._first)
+            # More than a file_version record (a purge): worth an object even with no point.
+            dirty = self._first and len(header) > len(self._header(False))  # noqa: FBT003
             fd = create_event_file(local, header)
         except Exception as exc:  # noqa: BLE001 - any error costs points, never the writer
             self._spool_failed(exc)
             return False
-        self._dirty = self._first and len(header) > len(self._header(False))  # noqa: FBT003
+        self._dirty = dirty
         uploader.start()
         self._first = False
         self._newest = name
