@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from tblog._stats import WriterStats
 from tblog._step import step
 from tblog.adapter import TensorBoardAdapter, adapter
 from tblog.exceptions import SetupError, TblogError, WriterClosedError
@@ -27,7 +28,7 @@ from tblog.root import (
     setup,
 )
 from tblog.summary_writer import SummaryWriter
-from tblog.writer import RunWriter, WriterStats, get_writer
+from tblog.writer import RunWriter, get_writer
 
 try:
     __version__ = version("tblog")

@@ -17,3 +17,16 @@ def pandas() -> Any:
         msg = 'reading runs into DataFrames needs pandas: pip install "tblog[pandas]"'
         raise ModuleNotFoundError(msg, name="pandas") from exc
     return pd
+
+
+def require(module: str, extra: str, feature: str) -> None:
+    """Import ``module`` or raise ModuleNotFoundError naming the extra that installs it."""
+    import importlib
+
+    package = module.split(".", maxsplit=1)[0]
+    try:
+        importlib.import_module(package)  # a cached submodule would hide a missing package
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        msg = f'{feature} need {package}: pip install "tblog[{extra}]"'
+        raise ModuleNotFoundError(msg, name=package) from exc

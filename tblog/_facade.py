@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -10,12 +9,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from tblog import _registry
+from tblog._extras import require
 from tblog._layout import Layout, RunPath
 from tblog._report import Once
 from tblog._run import Run
+from tblog._table import markdown_table
+from tblog._timer import Timer
 from tblog._values import (
     MAX_STEP,
     PointError,
@@ -24,12 +26,10 @@ from tblog._values import (
     check_walltime,
     describe,
     metric_points,
-    plain_str,
 )
 from tblog.exceptions import WriterClosedError
-from tblog.writer import RunWriter, put_points, require
+from tblog.writer import RunWriter, put_points
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 #: The format of ``RootLogger.state_dict()``; ``restore(state=...)`` refuses other versions.
 STATE_VERSION = 1
 
@@ -51,38 +51,6 @@ ACTIVE = ActiveFacade()
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=ACTIVE.new_lock_in_child)
-
-
-class _Timer:
-    """Time a block or a function and log the seconds as a scalar."""
-
-    def __init__(self, owner: RootLogger, tag: str, step: int | None) -> None:
-        self._owner = owner
-        self._tag = tag
-        self._step = step
-        self._starts: list[float] = []
-        self.seconds: float | None = None
-
-    def __enter__(self) -> _Timer:
-        self._starts.append(time.perf_counter())
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.seconds = time.perf_counter() - self._starts.pop()
-        self._owner.scalar(self._tag, self.seconds, self._step)
-
-    def __call__(self, func: _F) -> _F:
-        @functools.wraps(func)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            with _Timer(self._owner, self._tag, self._step):
-                return func(*args, **kwargs)
-
-        return timed  # type: ignore[return-value]
 
 
 class RootLogger:
@@ -336,7 +304,7 @@ class RootLogger:
             return
         target._hparams_written = True
 
-    def timer(self, tag: str, step: int | None = None) -> _Timer:
+    def timer(self, tag: str, step: int | None = None) -> Timer:
         """Time a ``with`` block or a decorated function; log the seconds as scalar ``tag``.
 
         Example:
@@ -345,7 +313,7 @@ class RootLogger:
             >>> @run.timer("time/eval")
             ... def evaluate(): ...
         """
-        return _Timer(self, tag, step)
+        return Timer(self, tag, step)
 
     def scalar_ts(self, tag: str, value: Any) -> None:
         """Write a scalar whose step is the time since setup, in microseconds (like hyrax)."""
@@ -480,24 +448,32 @@ class RootLogger:
             if self._closed:
                 return
             self._closed = True
-            if self._listener is not None:
-                if self._pid == os.getpid():
-                    self._listener.stop()  # hands over every record already queued, then stops
-                self._listener = None
+            self._stop_listener()
             engine = self._engine
             if engine is not None and engine.nan_warning and not engine.closed:
                 engine.flush()  # the sentinel's last warnings still reach the file log
-            root = logging.getLogger()
-            for handler in self._installed:
-                root.removeHandler(handler)
-                handler.close()
-            if self._previous_level is not None:
-                root.setLevel(self._previous_level)
+            self._uninstall()
             if self._writer is not None:
                 self._writer.close()
             if ACTIVE.facade is self:
                 ACTIVE.facade = None
                 _registry.set_active_logdir(None)
+
+    def _stop_listener(self) -> None:
+        """Stop the queue listener of ``log_queue`` (in the process that started it)."""
+        if self._listener is not None:
+            if self._pid == os.getpid():
+                self._listener.stop()  # hands over every record already queued, then stops
+            self._listener = None
+
+    def _uninstall(self) -> None:
+        """Remove and close the handlers setup installed; give the root logger its level back."""
+        root = logging.getLogger()
+        for handler in self._installed:
+            root.removeHandler(handler)
+            handler.close()
+        if self._previous_level is not None:
+            root.setLevel(self._previous_level)
 
     def __enter__(self) -> RootLogger:
         return self
@@ -513,35 +489,3 @@ class RootLogger:
     def __repr__(self) -> str:
         state = "active" if self.active else "inactive"
         return f"<RootLogger {state} log_file={self._log_file} run_path={self._run_path}>"
-
-
-def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Render a Markdown table; cells are str()-ed with pipes and newlines escaped.
-
-    A str subclass (``np.str_``, a ``(str, Enum)`` member) renders as the string it holds.
-
-    Raises:
-        ValueError: ``columns`` is empty or a str, or a row is a str or has the wrong length.
-        Exception: Whatever a cell's ``__str__`` or a row's iteration raises.
-    """
-
-    def cell(value: Any) -> str:
-        text = plain_str(value if isinstance(value, str) else str(value))
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-    names = [] if isinstance(columns, str) else list(columns)
-    if not names:
-        msg = "columns must be a non-empty sequence of names"
-        raise ValueError(msg)
-    lines = ["| " + " | ".join(cell(c) for c in names) + " |"]
-    lines.append("|" + "---|" * len(names))
-    for number, row in enumerate(rows):
-        if isinstance(row, str):
-            msg = f"row {number} is a str, not a sequence of cells"
-            raise ValueError(msg)  # noqa: TRY004 - a bad table is a ValueError, like a bad length
-        cells = list(row)
-        if len(cells) != len(names):
-            msg = f"row {number} has {len(cells)} cells, the table has {len(names)} columns"
-            raise ValueError(msg)
-        lines.append("| " + " | ".join(cell(v) for v in cells) + " |")
-    return "\n".join(lines)

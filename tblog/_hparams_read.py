@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tblog._extras import pandas
+from tblog._hparams_tags import EXPERIMENT_TAG as EXPERIMENT
+from tblog._hparams_tags import SESSION_START_TAG as SESSION_START
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
     from tblog import _read
 
 PLUGIN = "hparams"
-EXPERIMENT = "_hparams_/experiment"
-SESSION_START = "_hparams_/session_start_info"
 _MARKER = b"_hparams_/"
 _PROTOS: dict[str, Any] = {}
 

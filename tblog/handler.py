@@ -18,8 +18,9 @@ from tblog._kinds import LOG
 from tblog._options import WriterOptions
 from tblog._report import Once
 from tblog._run import Run
+from tblog._stats import WriterStats, stats_of
 from tblog._values import MISSING, read_payload
-from tblog.writer import RunWriter, WriterStats, stats_of
+from tblog.writer import RunWriter
 
 DEFAULT_TEXT_TAG = "logs/{levelname}"
 _OWN_LOGGERS = ("tblog", "tensorboardX")

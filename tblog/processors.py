@@ -9,12 +9,12 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from tblog import _options, _registry
+from tblog._extras import require
 from tblog._kinds import LOG, SCALAR
 from tblog._options import OPTION_NAMES, WriterOptions
 from tblog._report import Once
 from tblog._run import Run
 from tblog._values import PointError, check_step, check_tag, classify, read_payload, safe_repr
-from tblog.writer import require
 
 if TYPE_CHECKING:
     from structlog.typing import EventDict, WrappedLogger

@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 from tblog import _registry
-from tblog._facade import ACTIVE, STATE_VERSION, RootLogger, markdown_table
+from tblog._facade import ACTIVE, STATE_VERSION, RootLogger
 from tblog._layout import RunPath, get_default_log_name
 from tblog._rank import get_rank
 from tblog._resume import resume_plan
 from tblog._setup import DEFAULT_FORMAT, restore, setup
+from tblog._table import markdown_table
 from tblog.handler import QueueHandler
 
 __all__ = [

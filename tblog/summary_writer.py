@@ -21,6 +21,7 @@ from tblog import _options, _registry
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
+from tblog._peer import one_element, peer_step
 from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
 from tblog._summaries import (
@@ -34,14 +35,7 @@ from tblog._summaries import (
     tensor_summary,
 )
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
-from tblog.writer import (
-    SESSION_START_TAG,
-    PathLike,
-    RunWriter,
-    claim_session,
-    one_element,
-    peer_step,
-)
+from tblog.writer import SESSION_START_TAG, PathLike, RunWriter, claim_session
 
 #: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
 FASTEST_FLUSH_SECS = 0.05

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import threading
@@ -11,34 +10,19 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from tblog import _options, _registry
-from tblog._encode import as_event, as_summary, constant, hparams_summaries
+from tblog import _hparams_tags, _options, _registry
+from tblog._encode import as_summary, constant, hparams_summaries
+from tblog._extras import require
 from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
 from tblog._options import WriterOptions
+from tblog._peer import check_image_layout, one_element, parsed
 from tblog._run import Run
+from tblog._stats import WriterStats, stats_of
+from tblog._tbx import Owner, summary_writer_on, with_dependency_hint
 from tblog._values import MAX_STEP, Point, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.exceptions import WriterClosedError
 
 PathLike = str | os.PathLike[str]
-
-
-@dataclasses.dataclass(frozen=True)
-class WriterStats:
-    """Counters of a run's writer, shared by every handler and facade aimed at the run.
-
-    Attributes:
-        written: Points written to the event file (for a remote run: to its spooled segments).
-        dropped: Points that could not be written (full queue, I/O error, unencodable value).
-        errors: I/O, upload and encoding errors met by the writer.
-        queued: Points waiting for the writer thread now.
-        spooled: Segments of a remote run waiting in the spool for upload (0 for a local run).
-    """
-
-    written: int
-    dropped: int
-    errors: int
-    queued: int
-    spooled: int = 0
 
 
 def put_points(writer: RunWriter, points: list[Point]) -> None:
@@ -53,7 +37,7 @@ def put_points(writer: RunWriter, points: list[Point]) -> None:
 # Run directories whose own run holds an HParams session (TensorBoard shows one per run).
 _sessions: set[str] = set()
 _sessions_lock = threading.Lock()
-SESSION_START_TAG = "_hparams_/session_start_info"
+SESSION_START_TAG = _hparams_tags.SESSION_START_TAG  # the name summary_writer imports from here
 
 
 def claim_session(logdir: str) -> bool:
@@ -76,83 +60,6 @@ def put_summary(run: Run, summary: Any, step: int | None, walltime: float | None
     if tag == SESSION_START_TAG:  # hparams built by the caller (Lightning's log_hyperparams)
         claim_session(run.logdir)
     run.put(SUMMARY, tag, constant(summary), step, walltime)
-
-
-def parsed(convert: Callable[[Any], Any], message: Any, what: str) -> Any:
-    """``convert(message)`` (``as_summary``, ``as_event``), protobuf's DecodeError as ValueError."""
-    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
-
-    try:
-        return convert(message)
-    except DecodeError as exc:
-        msg = f"the bytes given are no serialized {what}: {exc}"
-        raise ValueError(msg) from None
-
-
-def peer_step(step: Any) -> Any:
-    """A float step (``3.0``, ``np.float32(3)``, a float tensor) as the int the peers write.
-
-    tensorboardX and torch store ``int(step)``, so a one-element tensor or array
-    (``torch.tensor([7.0])``) is taken too; anything else is returned as it is, for
-    ``check_step`` to take or reject.
-    """
-    if step is None or type(step) is int or isinstance(step, str | bytes | bool):
-        return step
-    if type(step).__module__.startswith(("numpy", "torch")):
-        step = one_element(step)
-    if isinstance(step, float) or (
-        type(step).__module__.startswith(("numpy", "torch"))
-        and getattr(step, "ndim", 0) == 0
-        and "float" in str(getattr(step, "dtype", ""))
-    ):
-        try:
-            return int(step)
-        except (ValueError, OverflowError):  # NaN or inf: check_step names the bad step
-            return step
-    return step
-
-
-# The layouts the peers' image encoder takes, by number of dimensions (any letter order).
-_IMAGE_LETTERS = {4: frozenset("NCHW"), 3: frozenset("CHW"), 2: frozenset("HW")}
-
-
-def check_image_layout(shape: Any, dataformats: Any) -> None:
-    """Raise ValueError unless ``dataformats`` names each dimension of an image of ``shape``.
-
-    The peers' checks, made at the call: distinct letters, one per dimension, NCHW / CHW / HW
-    in any order (upper or lower case).
-    """
-    letters = dataformats.upper() if isinstance(dataformats, str) else None
-    ndim = len(shape) if isinstance(shape, tuple) else -1
-    if (
-        letters is None
-        or len(letters) != ndim
-        or frozenset(letters) != _IMAGE_LETTERS.get(ndim)
-        or 0 in shape
-    ):
-        msg = f"dataformats {dataformats!r} does not fit an image of shape {shape}"
-        raise ValueError(msg)
-
-
-def one_element(value: Any) -> Any:
-    """A one-element array or tensor (shape ``(1,)``, ``(1, 1)``) as a 0-d one, as the peers take.
-
-    Other values are returned as they are.
-    """
-    shape = getattr(value, "shape", None)
-    if type(value) in _PLAIN or not shape or not isinstance(shape, tuple | list):
-        return value
-    if all(n == 1 for n in shape):
-        return value.reshape(())
-    return value
-
-
-_PLAIN = frozenset((float, int, bool, str))
-
-
-def stats_of(run: Run) -> WriterStats:
-    """The counters of a shared run, as ``stats`` properties report them."""
-    return WriterStats(run.written, run.dropped, run.errors, run.queued, run.spooled)
 
 
 class RunWriter:
@@ -495,14 +402,27 @@ class RunWriter:
         if not callable(getattr(SummaryWriter, name, None)):
             msg = f"{type(self).__name__!r} object has no attribute {name!r}"
             raise AttributeError(msg)  # noqa: TRY004 - the attribute protocol wants AttributeError
-        return _with_dependency_hint(name, getattr(self._tensorboardx(), name))
+        return with_dependency_hint(name, getattr(self._tensorboardx(), name))
 
     def _tensorboardx(self) -> Any:
         """The tensorboardX SummaryWriter whose file writer writes into this run (made once)."""
         self._live()
         if self.__dict__.get("_tbx") is None:
-            self._tbx = _summary_writer_on(self)
+            self._tbx = summary_writer_on(self._tbx_owner())
         return self._tbx
+
+    def _tbx_owner(self) -> Owner:
+        """The hooks tensorboardX's file writer writes through into this writer's run."""
+        return Owner(
+            logdir=self._logdir,
+            get_logdir=self.get_logdir,
+            when=self._when,
+            put_event=lambda event: self._live().put_event(event),
+            put_summary=lambda summary, step, walltime: put_summary(
+                self._live(), summary, step, walltime
+            ),
+            flush=self.flush,
+        )
 
     def __dir__(self) -> list[str]:
         from tensorboardX import SummaryWriter
@@ -557,79 +477,6 @@ class RunWriter:
         return f"<{type(self).__name__} {self.logdir!r} {state}>"
 
 
-_DEPENDENCY_EXTRAS = {
-    "torch": "graph",
-    "matplotlib": "figure",
-    "PIL": "image",
-    "moviepy": "video",
-    "soundfile": "audio",
-}
-
-
-def _with_dependency_hint(name: str, method: Any) -> Any:
-    """Turn a missing optional module inside a tensorboardX method into a hint naming the extra."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except ModuleNotFoundError as exc:
-            module = (exc.name or "").split(".")[0]
-            extra = _DEPENDENCY_EXTRAS.get(module)
-            if extra is None:
-                raise
-            msg = f'{name} needs {module}: pip install "tblog[{extra}]"'
-            raise ModuleNotFoundError(msg, name=module) from exc
-
-    call.__name__ = name
-    call.__doc__ = method.__doc__
-    return call
-
-
-def _summary_writer_on(owner: RunWriter) -> Any:
-    """Return a tensorboardX SummaryWriter whose file writer writes into ``owner``'s run."""
-    from tensorboardX import SummaryWriter
-    from tensorboardX.writer import FileWriter
-
-    class SharedFileWriter(FileWriter):  # type: ignore[misc]
-        """tensorboardX's FileWriter API over the shared run (no file or thread of its own)."""
-
-        def __init__(self) -> None:
-            self._default_metadata: dict[str, Any] = {}
-
-        def get_logdir(self) -> str:
-            """The run directory as the owner gives it (a SummaryWriter: as given)."""
-            return owner.get_logdir()
-
-        def add_event(self, event: Any, step: Any = None, walltime: Any = None) -> None:
-            event = parsed(as_event, event, "event")
-            step, walltime = owner._when(step, walltime)
-            event.wall_time = walltime if walltime is not None else (event.wall_time or time.time())
-            if step is not None:
-                event.step = step
-            owner._live().put_event(constant(event))
-
-        def add_summary(self, summary: Any, global_step: Any = None, walltime: Any = None) -> None:
-            put_summary(owner._live(), summary, *owner._when(global_step, walltime))
-
-        def flush(self) -> None:
-            owner.flush()
-
-        def close(self) -> None:
-            """The RunWriter owns the run's lifetime."""
-
-        def reopen(self) -> None:
-            """Nothing to reopen: the run stays open while the RunWriter is."""
-
-    # Built without a file of its own; then _get_file_writer() returns the shared one (it makes
-    # a new file writer only while none is set, and a dummy one whenever writing is off).
-    writer = SummaryWriter(logdir=owner._logdir, write_to_disk=False)
-    shared = SharedFileWriter()
-    writer.file_writer = shared
-    writer.all_writers = {owner._logdir: shared}
-    writer._write_to_disk = True
-    return writer
-
-
 def get_writer(logdir: PathLike | None = None, **options: Any) -> RunWriter:
     """Return a writer on the shared run of ``logdir``, from anywhere in the process.
 
@@ -646,16 +493,3 @@ def get_writer(logdir: PathLike | None = None, **options: Any) -> RunWriter:
         A RunWriter sharing the run; closing it releases only its own share.
     """
     return RunWriter(logdir, **options)
-
-
-def require(module: str, extra: str, feature: str) -> None:
-    """Import ``module`` or raise ModuleNotFoundError naming the extra that installs it."""
-    import importlib
-
-    package = module.split(".", maxsplit=1)[0]
-    try:
-        importlib.import_module(package)  # a cached submodule would hide a missing package
-        importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        msg = f'{feature} need {package}: pip install "tblog[{extra}]"'
-        raise ModuleNotFoundError(msg, name=package) from exc

@@ -18,7 +18,7 @@ from s3fixtures import (
 from waiting import until
 
 import tblog
-from tblog import _location, _remote, cli
+from tblog import _location, _spool, _upload, cli
 
 pytestmark = needs_remote
 
@@ -52,7 +52,7 @@ def _spool_of_two_segments(s3: S3Bucket, url: str) -> None:
     for step in range(100, 200):
         writer.add_scalar("x", float(step), step)
     writer.close()
-    spool = Path(_remote.default_spool_root())
+    spool = Path(_spool.default_spool_root())
     until(
         lambda: all(_released(d) for d in spool.iterdir()), "the writer's last attempt", timeout=30
     )
@@ -60,7 +60,7 @@ def _spool_of_two_segments(s3: S3Bucket, url: str) -> None:
 
 
 def _released(directory: Path) -> bool:
-    fd = _remote.lock_spool(str(directory))
+    fd = _spool.lock_spool(str(directory))
     if fd is None:
         return False
     import os
@@ -87,13 +87,13 @@ class _FailingPuts:
 
 
 def _fail_puts(monkeypatch: pytest.MonkeyPatch, failures: int) -> None:
-    real = _remote.open_store
+    real = _upload.open_store
 
     def open_store(url: str, storage_options: Any = None) -> tuple[Any, str]:
         fs, path = real(url, storage_options)
         return _FailingPuts(fs, failures), path
 
-    monkeypatch.setattr(_remote, "open_store", open_store)
+    monkeypatch.setattr(_upload, "open_store", open_store)
 
 
 def test_uploads_resume_after_an_outage_beside_a_fast_clock_host(s3: S3Bucket) -> None:
@@ -173,9 +173,9 @@ def test_a_segment_put_before_a_kill_is_not_put_twice_without_listing(
 _CLEAN_EXIT = """
 import time
 import tblog
-from tblog import _remote
+from tblog import _upload
 
-uploads = _remote._Uploader._uploads
+uploads = _upload.Uploader._uploads
 
 
 def slow_to_return(self):  # a loaded machine: the thread is scheduled again only after exit
@@ -183,7 +183,7 @@ def slow_to_return(self):  # a loaded machine: the thread is scheduled again onl
     time.sleep(5)
 
 
-_remote._Uploader._uploads = slow_to_return
+_upload.Uploader._uploads = slow_to_return
 writer = tblog.RunWriter({url!r}, timeout_secs=10)
 for step in range(50):
     writer.add_scalar("x", float(step), step)

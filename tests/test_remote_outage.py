@@ -27,7 +27,7 @@ from tbread import event_files, read_run
 from waiting import until
 
 import tblog
-from tblog import _location, _remote, _sink, cli
+from tblog import _location, _remote, _sink, _spool, _upload, cli
 
 pytestmark = needs_remote
 
@@ -48,7 +48,7 @@ def _close(writer: tblog.RunWriter) -> tuple[int, int]:
 
 def _released(root: Path) -> bool:
     """Whether no process holds the lock of a spool below ``root`` (its uploads are over)."""
-    lock_spool = getattr(_remote, "lock_spool", None)
+    lock_spool = getattr(_spool, "lock_spool", None)
     for spool in root.iterdir() if lock_spool is not None else ():
         fd = lock_spool(str(spool))
         if fd is None:
@@ -309,7 +309,7 @@ def test_two_uploads_of_one_spool_at_once_both_succeed(
                 writer.flush(timeout=0.1)
     until(lambda: _released(spool), "the writer's last upload attempt", timeout=30)
     s3.proxy.restore()
-    open_store = _remote.open_store
+    open_store = _upload.open_store
     inner: list[int] = []
 
     class Racing:
@@ -329,7 +329,7 @@ def test_two_uploads_of_one_spool_at_once_both_succeed(
         fs, path = open_store(*args, **kwargs)
         return Racing(fs), path
 
-    monkeypatch.setattr(_remote, "open_store", racing_store)
+    monkeypatch.setattr(_upload, "open_store", racing_store)
     assert 0 == cli.main(["upload", str(spool)])
     assert [0] == inner
     assert list(range(300)) == read_s3_run(url, s3.env).steps("x")

@@ -31,7 +31,8 @@ def add_parser(commands: Any) -> None:
 
 def cmd_upload(args: argparse.Namespace, out: IO[str]) -> int:
     """Upload the segments a remote run left in its spool (the store was down at exit)."""
-    from tblog._remote import TARGET_FILE, default_spool_root, upload_spool
+    from tblog._spool import TARGET_FILE, default_spool_root
+    from tblog._upload import upload_spool
 
     spools = []
     for path in args.spools or [default_spool_root()]:
