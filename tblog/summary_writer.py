@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime
 import functools
 import json
 import math
 import os
 import socket
-import struct
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, cast
 
+from tblog import _charts as charts
 from tblog import _options, _registry
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
@@ -26,9 +25,7 @@ from tblog._run import Run
 from tblog._summaries import (
     audio_summary,
     check_domains,
-    check_layout,
     dtype_name,
-    exact,
     hparams_with_domains,
     scalar_summary,
     tensor_summary,
@@ -45,14 +42,6 @@ from tblog.writer import (
 
 #: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
 FASTEST_FLUSH_SECS = 0.05
-#: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
-SCALARS_CATEGORY = "add_scalars"
-_LAYOUT_TAG = "custom_scalars__config__"  # the tag TensorBoard's custom_scalars plugin reads
-
-# The Custom Scalars layout of each run directory, {category: {title: [kind, tags]}}: TensorBoard
-# shows only a run's latest layout, so every write carries all charts of the run so far.
-_layouts: dict[str, dict[str, dict[str, list[Any]]]] = {}
-_layouts_lock = threading.RLock()
 
 
 class SummaryWriter(RunWriter):
@@ -568,41 +557,26 @@ class SummaryWriter(RunWriter):
         self._merge_layout({category: {title: ["Margin", list(tags)]}})
 
     def _chart(self, main_tag: str, keys: list[str]) -> None:
-        """Put a Multiline chart of ``main_tag``'s series in the layout (exact-match regexes)."""
-        with _layouts_lock:
-            charts = self._layout().get(SCALARS_CATEGORY, {})
-            regexes = list(charts.get(main_tag, ["Multiline", []])[1])
-            new = [exact(f"{main_tag}/{key}") for key in keys]
-            regexes += [regex for regex in dict.fromkeys(new) if regex not in regexes]
-            self._merge_layout({SCALARS_CATEGORY: {main_tag: ["Multiline", regexes]}})
-            self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
-
-    def _layout(self) -> dict[str, dict[str, list[Any]]]:
-        """The run's layout so far; before this process's first, the one in the run's files."""
-        with _layouts_lock:
-            known = _layouts.get(self._logdir)
-            if known is None:
-                known = {} if self._null else _written_layout(self._logdir)
-                if not self._null:
-                    _layouts[self._logdir] = known
-            return known
+        """Put a Multiline chart of ``main_tag``'s series in the run's layout."""
+        self._live()
+        charts.add_lines(self._logdir, main_tag, keys, self._layout_writer())
+        self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
 
     def _merge_layout(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
         """Merge charts into the run's layout and write the whole layout (the latest one wins)."""
-        added = check_layout(layout)
-        run = self._live()
-        with _layouts_lock:
-            merged = copy.deepcopy(self._layout())
-            for category, charts in added.items():
-                merged.setdefault(category, {}).update(charts)
-            from tensorboardX.summary import custom_scalars
+        self._live()
+        charts.merge(self._logdir, layout, self._layout_writer())
 
-            summary = custom_scalars(merged)
-            if self._null:
-                return
-            _layouts[self._logdir] = merged
-            # Under the lock: layouts reach the queue in the order they were merged.
-            run.put(SUMMARY, _LAYOUT_TAG, constant(summary), None, None, counted=True)
+    def _layout_writer(self) -> Callable[[Any], None] | None:
+        """What puts a layout summary on this writer's run; None for a writer that keeps none."""
+        if self._null:
+            return None
+        run = self._live()
+
+        def write(summary: Any) -> None:
+            run.put(SUMMARY, charts.LAYOUT_TAG, constant(summary), None, None, counted=True)
+
+        return write
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -662,71 +636,6 @@ def _sub_run(logdir: str, name: str) -> str:
     from tblog._location import is_url
 
     return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
-
-
-def _written_layout(logdir: str) -> dict[str, dict[str, list[Any]]]:
-    """The latest Custom Scalars layout in the run's event files (an earlier process's), or {}.
-
-    Read once per run and process, before its first layout: records without the layout tag
-    are skipped unparsed.
-    """
-    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
-    from tensorboardX.proto import layout_pb2
-    from tensorboardX.proto.event_pb2 import Event
-
-    from tblog import _read
-
-    marker = _LAYOUT_TAG.encode()
-    latest = None
-    try:
-        source, path = _read.Source.for_path(logdir)
-        if not source.isdir(path):
-            return {}
-        for name in source.event_files(path):
-            with source.open(name) as file:
-                data = file.read()
-            for record in _records_holding(data, marker):
-                with contextlib.suppress(DecodeError):
-                    for value in Event.FromString(record).summary.value:
-                        if value.tag == _LAYOUT_TAG and value.tensor.string_val:
-                            latest = value.tensor.string_val[0]
-        parsed = layout_pb2.Layout.FromString(latest) if latest is not None else None
-    except (OSError, ValueError, DecodeError):  # an unreadable run: this process's charts only
-        return {}
-    if parsed is None:
-        return {}
-    layout: dict[str, dict[str, list[Any]]] = {}
-    for category in parsed.category:
-        charts = layout.setdefault(category.title, {})
-        for chart in category.chart:
-            if chart.HasField("margin"):
-                series = chart.margin.series[0] if chart.margin.series else None
-                tags = [series.value, series.lower, series.upper] if series else []
-                charts[chart.title] = ["Margin", tags]
-            else:
-                charts[chart.title] = ["Multiline", list(chart.multiline.tag)]
-    return layout
-
-
-def _records_holding(data: bytes, marker: bytes) -> Iterator[bytes]:
-    """The records of an event file's bytes that hold ``marker``, in file order.
-
-    Only the record lengths are walked (a file without the marker is not walked at all); a
-    length running past the end ends the walk, as a torn or damaged tail ends a reader's.
-    """
-    at = data.find(marker)
-    pos = 0
-    while at >= 0 and pos + 12 <= len(data):
-        (length,) = struct.unpack_from("<Q", data, pos)
-        end = pos + 12 + length
-        if end + 4 > len(data):
-            return
-        if at < pos + 12:  # in a record's header or the CRC before it: look in its data
-            at = data.find(marker, pos + 12)
-        if 0 <= at < end:
-            yield data[pos + 12 : end]
-            at = data.find(marker, end)
-        pos = end + 4
 
 
 def _written_tags(run: Run) -> set[str] | None:
