@@ -6,7 +6,6 @@ import contextlib
 import datetime
 import functools
 import json
-import math
 import os
 import socket
 import threading
@@ -17,6 +16,7 @@ from typing import Any, cast
 
 from tblog import _charts as charts
 from tblog import _options, _registry
+from tblog import _peer_args as peer_args
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
@@ -162,7 +162,7 @@ class SummaryWriter(RunWriter):
                 global_step = metadata[0]
             if walltime is None:
                 walltime = metadata[1]
-        return check_step(peer_step(global_step)), check_walltime(_peer_walltime(walltime))
+        return check_step(peer_step(global_step)), check_walltime(peer_args.peer_walltime(walltime))
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -211,7 +211,10 @@ class SummaryWriter(RunWriter):
         if global_step is None and walltime is None:
             msg = "use_metadata needs global_step or walltime"
             raise ValueError(msg)
-        metadata = (check_step(peer_step(global_step)), check_walltime(_peer_walltime(walltime)))
+        metadata = (
+            check_step(peer_step(global_step)),
+            check_walltime(peer_args.peer_walltime(walltime)),
+        )
         previous, self._metadata = self._metadata, metadata
         try:
             yield self
@@ -357,14 +360,7 @@ class SummaryWriter(RunWriter):
             ModuleNotFoundError: Pillow is missing (``pip install "tblog[image]"``).
         """
         if isinstance(img_tensor, (list, tuple)):
-            each = dataformats.upper().removeprefix("N") if isinstance(dataformats, str) else None
-            if each not in {"CHW", "HWC"}:
-                msg = f"a list of images needs dataformats CHW or HWC, got {dataformats!r}"
-                raise ValueError(msg)
-            import numpy as np
-
-            img_tensor = np.stack([snapshot(image) for image in img_tensor])
-            dataformats = "N" + each
+            img_tensor, dataformats = peer_args.stacked_images(img_tensor, dataformats)
         self.add_image(tag, img_tensor, global_step, walltime, dataformats)
 
     def add_image_with_boxes(
@@ -388,11 +384,7 @@ class SummaryWriter(RunWriter):
             TypeError: Too many positional arguments.
         """
         if args:
-            names = ("dataformats", "labels") if isinstance(args[0], str) else _BOXES_TORCH
-            if len(args) > len(names):
-                msg = f"add_image_with_boxes takes at most {5 + len(names)} positional arguments"
-                raise TypeError(msg)
-            given = dict(zip(names, args, strict=False))
+            given = peer_args.boxes_arguments(args)
             rescale = given.get("rescale", rescale)
             dataformats = given.get("dataformats", dataformats)
             labels = given.get("labels", labels)
@@ -429,7 +421,7 @@ class SummaryWriter(RunWriter):
         if samples.ndim != 1:
             msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
             raise ValueError(msg)
-        rate = _whole_number(sample_rate)
+        rate = peer_args.whole_number(sample_rate)
         if rate is None or not 1 <= rate < 2**32:  # a WAV header holds 32 bits
             msg = f"sample_rate must be a whole number >= 1 and < 2**32, got {sample_rate!r}"
             raise ValueError(msg)
@@ -483,13 +475,7 @@ class SummaryWriter(RunWriter):
             ValueError: A metric is not a number, or a bad step.
         """
         if args:
-            torch_order = isinstance(args[0], Mapping) or len(args) == 3
-            torch_order = torch_order or (len(args) == 2 and isinstance(args[1], str))
-            names = ("domain", "run_name", "step") if torch_order else ("name", "step")
-            if len(args) > len(names):
-                msg = "add_hparams takes at most 5 positional arguments"
-                raise TypeError(msg)
-            given = dict(zip(names, args, strict=False))
+            given = peer_args.hparams_arguments(args)
             hparam_domain_discrete = given.get("domain", hparam_domain_discrete)
             global_step = given.get("step", global_step)
             name = given.get("name", given.get("run_name", name))
@@ -599,9 +585,6 @@ class SummaryWriter(RunWriter):
         self.close()
 
 
-_BOXES_TORCH = ("rescale", "dataformats", "labels")
-
-
 def _choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: str) -> str:
     """The run directory of the constructor's arguments, the peers' way."""
     if log_dir is not None and logdir is not None and os.fspath(log_dir) != os.fspath(logdir):
@@ -668,32 +651,6 @@ def _own_run_free(run: Run, metric_dict: Any) -> bool:
     if tags is None or SESSION_START_TAG in tags:
         return False
     return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
-
-
-def _peer_walltime(walltime: Any) -> Any:
-    """A numpy number or one-element array/tensor walltime as the float the peers write.
-
-    Anything else is returned as it is, for ``check_walltime`` to take or reject.
-    """
-    if walltime is None or type(walltime) is float:
-        return walltime
-    if type(walltime).__module__.startswith(("numpy", "torch")):
-        with contextlib.suppress(TypeError, ValueError, RuntimeError, OverflowError):
-            return float(one_element(walltime))
-    return walltime
-
-
-def _whole_number(value: Any) -> int | None:
-    """An int-valued number (int, float, numpy or 0-d tensor) as an int; None for others."""
-    if isinstance(value, bool | str | bytes):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, RuntimeError, OverflowError):  # RuntimeError: torch's
-        return None
-    if not math.isfinite(number) or not number.is_integer():
-        return None
-    return int(number)
 
 
 class _NullRun:
