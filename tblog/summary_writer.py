@@ -17,6 +17,7 @@ from typing import Any, cast
 from tblog import _charts as charts
 from tblog import _options, _registry
 from tblog import _peer_args as peer_args
+from tblog import _sessions as sessions
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
@@ -32,7 +33,6 @@ from tblog._summaries import (
 )
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
 from tblog.writer import (
-    SESSION_START_TAG,
     PathLike,
     RunWriter,
     claim_session,
@@ -131,7 +131,7 @@ class SummaryWriter(RunWriter):
         self._tbx = None
         self._reopening = threading.Lock()
         if self._null:
-            self._hold(cast("Run", _NullRun(_registry.run_key(self._given))))
+            self._hold(cast("Run", sessions.NullRun(_registry.run_key(self._given))))
         else:
             self._hold(self._open(purge))
 
@@ -148,7 +148,7 @@ class SummaryWriter(RunWriter):
                 run = self._run
                 if run is None:
                     if self._null:
-                        run = cast("Run", _NullRun(self._logdir))
+                        run = cast("Run", sessions.NullRun(self._logdir))
                     else:
                         run = _registry.acquire(self._logdir, self._options)
                     self._hold(run)
@@ -482,10 +482,10 @@ class SummaryWriter(RunWriter):
         domains = check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(hparams_with_domains, domains=domains)
         run = self._live()
-        if self._null or (claim_session(self._logdir) and _own_run_free(run, metric_dict)):
+        if self._null or (claim_session(self._logdir) and sessions.own_run_free(run, metric_dict)):
             self._add_hparams(hparam_dict, metric_dict, global_step, build)
             return
-        sub = _sub_run(self._logdir, name or run_name or str(time.time()))
+        sub = sessions.sub_run(self._logdir, name or run_name or str(time.time()))
         with RunWriter.sharing(_registry.acquire(sub, self._options)) as session:
             session._add_hparams(hparam_dict, metric_dict, peer_step(global_step), build)
 
@@ -612,79 +612,3 @@ def default_run_name(comment: str = "") -> str:
 def _now() -> datetime.datetime:
     """The local time that names a default run (a seam for tests)."""
     return datetime.datetime.now()  # the peers name runs by local time
-
-
-def _sub_run(logdir: str, name: str) -> str:
-    """The sub-run ``name`` of a run directory or URL."""
-    from tblog._location import is_url
-
-    return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
-
-
-def _written_tags(run: Run) -> set[str] | None:
-    """The tags the run's event files hold (any kind, any process), None if unreadable.
-
-    Read once, by the first ``add_hparams`` of a run in this process: this process's points
-    are flushed first so they are counted too.
-    """
-    from tblog import _read
-
-    run.flush()
-    try:
-        source, path = _read.Source.for_path(run.logdir)
-        if not source.isdir(path):
-            return set()
-        reader = _read.RunReader(source, path, want=())
-        reader.update()
-    except (OSError, ValueError):
-        return None
-    return set(reader.last_steps()) | set(reader.state.plugins)
-
-
-def _own_run_free(run: Run, metric_dict: Any) -> bool:
-    """True if the run holds no HParams session yet and no point of a metric's tag.
-
-    Also none of an earlier process. A metric point written among a curve of the same tag
-    would cut that curve (its step goes back); a sub-run keeps the two apart, as the peers do.
-    """
-    tags = _written_tags(run)
-    if tags is None or SESSION_START_TAG in tags:
-        return False
-    return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
-
-
-class _NullRun:
-    """The run of a ``write_to_disk=False`` writer: takes every point, keeps none."""
-
-    path = None
-    written = dropped = errors = queued = spooled = 0
-
-    def __init__(self, logdir: str) -> None:
-        self.logdir = self.key = logdir
-
-    def put_scalar(self, tag: str, value: float, step: int, walltime: float) -> None:
-        """Keep nothing."""
-
-    def put(
-        self,
-        kind: int,
-        tag: str,
-        payload: Any,
-        step: int | None,
-        walltime: float | None,
-        counted: bool = False,
-    ) -> int:
-        """Keep nothing."""
-        del kind, tag, payload, walltime, counted
-        return step if step is not None else 0
-
-    def put_many(self, points: Any) -> None:
-        """Keep nothing."""
-
-    def put_event(self, build: Any) -> None:
-        """Keep nothing."""
-
-    def flush(self, timeout: float | None = None) -> int:
-        """Nothing to wait for."""
-        del timeout
-        return 0
