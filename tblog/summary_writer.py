@@ -300,6 +300,29 @@ class SummaryWriter(RunWriter):
         ):  # the common call: tblog's fast path (a float, an explicit step, now)
             run.put_scalar(tag, scalar_value, global_step, time.time())
             return
+        self._scalar(
+            tag,
+            scalar_value,
+            global_step,
+            walltime,
+            display_name,
+            summary_description,
+            new_style,
+            double_precision,
+        )
+
+    def _scalar(
+        self,
+        tag: str,
+        scalar_value: Any,
+        global_step: Any,
+        walltime: Any,
+        display_name: str | bool,
+        summary_description: str | bool,
+        new_style: bool,
+        double_precision: bool,
+    ) -> None:
+        """``add_scalar`` off its fast path: peers' extra arguments, metadata, other values."""
         if isinstance(display_name, bool):  # torch's positional new_style, double_precision
             new_style, double_precision = display_name, bool(summary_description)
             display_name = summary_description = ""
