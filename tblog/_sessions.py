@@ -1,13 +1,45 @@
-"""Where a SummaryWriter's points land: its run, an HParams session's own sub-run, or nowhere."""
+"""Where a SummaryWriter's points land: its run directory, a session's sub-run, or nowhere."""
 
 from __future__ import annotations
 
+import datetime
 import os
+import socket
 from collections.abc import Mapping
 from typing import Any
 
+from tblog import _registry
 from tblog._run import Run
-from tblog.writer import SESSION_START_TAG
+from tblog.writer import SESSION_START_TAG, PathLike
+
+
+def choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: str) -> str:
+    """The run directory of the constructor's arguments, the peers' way."""
+    if log_dir is not None and logdir is not None and os.fspath(log_dir) != os.fspath(logdir):
+        msg = f"give log_dir or logdir, not both ({log_dir!r}, {logdir!r})"
+        raise ValueError(msg)
+    given = log_dir if log_dir is not None else logdir
+    if given is not None and os.fspath(given) != "":
+        return os.fspath(given)
+    active = _registry.active_logdir()
+    if not comment and active != _registry.default_logdir():  # a tblog.setup() run is active
+        return active
+    return default_run_name(comment)
+
+
+def default_run_name(comment: str = "") -> str:
+    """A new run directory named as tensorboardX and torch name it: ``runs/<time>_<host><comment>``.
+
+    ``<time>`` is the local time as ``%b%d_%H-%M-%S`` (``Jan05_10-11-12``): writers made in
+    the same second get the same directory, and then share one writer.
+    """
+    stamp = now().strftime("%b%d_%H-%M-%S")
+    return os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
+
+
+def now() -> datetime.datetime:
+    """The local time that names a default run (a seam for tests)."""
+    return datetime.datetime.now()  # the peers name runs by local time
 
 
 def sub_run(logdir: str, name: str) -> str:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import functools
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +21,7 @@ from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
 from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
+from tblog._sessions import default_run_name
 from tblog._summaries import (
     audio_summary,
     check_domains,
@@ -39,6 +38,8 @@ from tblog.writer import (
     one_element,
     peer_step,
 )
+
+__all__ = ["FASTEST_FLUSH_SECS", "SummaryWriter", "default_run_name"]
 
 #: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
 FASTEST_FLUSH_SECS = 0.05
@@ -123,7 +124,7 @@ class SummaryWriter(RunWriter):
         except ValueError:
             msg = f"purge_step must be an int >= 0 or None, got {purge_step!r}"
             raise ValueError(msg) from None
-        self._given = _choose_logdir(log_dir, logdir, comment)
+        self._given = sessions.choose_logdir(log_dir, logdir, comment)
         self._options = WriterOptions.pick(locals())
         self._null = not write_to_disk
         self._metadata: tuple[int | None, float | None] | None = None
@@ -606,32 +607,3 @@ class SummaryWriter(RunWriter):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: str) -> str:
-    """The run directory of the constructor's arguments, the peers' way."""
-    if log_dir is not None and logdir is not None and os.fspath(log_dir) != os.fspath(logdir):
-        msg = f"give log_dir or logdir, not both ({log_dir!r}, {logdir!r})"
-        raise ValueError(msg)
-    given = log_dir if log_dir is not None else logdir
-    if given is not None and os.fspath(given) != "":
-        return os.fspath(given)
-    active = _registry.active_logdir()
-    if not comment and active != _registry.default_logdir():  # a tblog.setup() run is active
-        return active
-    return default_run_name(comment)
-
-
-def default_run_name(comment: str = "") -> str:
-    """A new run directory named as tensorboardX and torch name it: ``runs/<time>_<host><comment>``.
-
-    ``<time>`` is the local time as ``%b%d_%H-%M-%S`` (``Jan05_10-11-12``): writers made in
-    the same second get the same directory, and then share one writer.
-    """
-    stamp = _now().strftime("%b%d_%H-%M-%S")
-    return os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
-
-
-def _now() -> datetime.datetime:
-    """The local time that names a default run (a seam for tests)."""
-    return datetime.datetime.now()  # the peers name runs by local time
