@@ -3,50 +3,41 @@
 from __future__ import annotations
 
 import contextlib
-import copy
-import datetime
 import functools
 import json
-import math
 import os
-import socket
-import struct
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, cast
 
+from tblog import _charts as charts
 from tblog import _options, _registry
+from tblog import _peer as peer
+from tblog import _sessions as sessions
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
 from tblog._peer import one_element, peer_step
 from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
+from tblog._sessions import default_run_name
 from tblog._summaries import (
     audio_summary,
     check_domains,
-    check_layout,
     dtype_name,
-    exact,
     hparams_with_domains,
     scalar_summary,
     tensor_summary,
 )
 from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
-from tblog.writer import SESSION_START_TAG, PathLike, RunWriter, claim_session
+from tblog.writer import PathLike, RunWriter, claim_session
+
+__all__ = ["FASTEST_FLUSH_SECS", "SummaryWriter", "default_run_name"]
 
 #: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
 FASTEST_FLUSH_SECS = 0.05
-#: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
-SCALARS_CATEGORY = "add_scalars"
-_LAYOUT_TAG = "custom_scalars__config__"  # the tag TensorBoard's custom_scalars plugin reads
-
-# The Custom Scalars layout of each run directory, {category: {title: [kind, tags]}}: TensorBoard
-# shows only a run's latest layout, so every write carries all charts of the run so far.
-_layouts: dict[str, dict[str, dict[str, list[Any]]]] = {}
-_layouts_lock = threading.RLock()
 
 
 class SummaryWriter(RunWriter):
@@ -128,7 +119,7 @@ class SummaryWriter(RunWriter):
         except ValueError:
             msg = f"purge_step must be an int >= 0 or None, got {purge_step!r}"
             raise ValueError(msg) from None
-        self._given = _choose_logdir(log_dir, logdir, comment)
+        self._given = sessions.choose_logdir(log_dir, logdir, comment)
         self._options = WriterOptions.pick(locals())
         self._null = not write_to_disk
         self._metadata: tuple[int | None, float | None] | None = None
@@ -136,7 +127,7 @@ class SummaryWriter(RunWriter):
         self._tbx = None
         self._reopening = threading.Lock()
         if self._null:
-            self._hold(cast("Run", _NullRun(_registry.run_key(self._given))))
+            self._hold(cast("Run", sessions.NullRun(_registry.run_key(self._given))))
         else:
             self._hold(self._open(purge))
 
@@ -153,7 +144,7 @@ class SummaryWriter(RunWriter):
                 run = self._run
                 if run is None:
                     if self._null:
-                        run = cast("Run", _NullRun(self._logdir))
+                        run = cast("Run", sessions.NullRun(self._logdir))
                     else:
                         run = _registry.acquire(self._logdir, self._options)
                     self._hold(run)
@@ -167,7 +158,7 @@ class SummaryWriter(RunWriter):
                 global_step = metadata[0]
             if walltime is None:
                 walltime = metadata[1]
-        return check_step(peer_step(global_step)), check_walltime(_peer_walltime(walltime))
+        return check_step(peer_step(global_step)), check_walltime(peer.peer_walltime(walltime))
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -216,7 +207,10 @@ class SummaryWriter(RunWriter):
         if global_step is None and walltime is None:
             msg = "use_metadata needs global_step or walltime"
             raise ValueError(msg)
-        metadata = (check_step(peer_step(global_step)), check_walltime(_peer_walltime(walltime)))
+        metadata = (
+            check_step(peer_step(global_step)),
+            check_walltime(peer.peer_walltime(walltime)),
+        )
         previous, self._metadata = self._metadata, metadata
         try:
             yield self
@@ -302,6 +296,29 @@ class SummaryWriter(RunWriter):
         ):  # the common call: tblog's fast path (a float, an explicit step, now)
             run.put_scalar(tag, scalar_value, global_step, time.time())
             return
+        self._scalar(
+            tag,
+            scalar_value,
+            global_step,
+            walltime,
+            display_name,
+            summary_description,
+            new_style,
+            double_precision,
+        )
+
+    def _scalar(
+        self,
+        tag: str,
+        scalar_value: Any,
+        global_step: Any,
+        walltime: Any,
+        display_name: str | bool,
+        summary_description: str | bool,
+        new_style: bool,
+        double_precision: bool,
+    ) -> None:
+        """``add_scalar`` off its fast path: peers' extra arguments, metadata, other values."""
         if isinstance(display_name, bool):  # torch's positional new_style, double_precision
             new_style, double_precision = display_name, bool(summary_description)
             display_name = summary_description = ""
@@ -362,14 +379,7 @@ class SummaryWriter(RunWriter):
             ModuleNotFoundError: Pillow is missing (``pip install "tblog[image]"``).
         """
         if isinstance(img_tensor, (list, tuple)):
-            each = dataformats.upper().removeprefix("N") if isinstance(dataformats, str) else None
-            if each not in {"CHW", "HWC"}:
-                msg = f"a list of images needs dataformats CHW or HWC, got {dataformats!r}"
-                raise ValueError(msg)
-            import numpy as np
-
-            img_tensor = np.stack([snapshot(image) for image in img_tensor])
-            dataformats = "N" + each
+            img_tensor, dataformats = peer.stacked_images(img_tensor, dataformats)
         self.add_image(tag, img_tensor, global_step, walltime, dataformats)
 
     def add_image_with_boxes(
@@ -393,11 +403,7 @@ class SummaryWriter(RunWriter):
             TypeError: Too many positional arguments.
         """
         if args:
-            names = ("dataformats", "labels") if isinstance(args[0], str) else _BOXES_TORCH
-            if len(args) > len(names):
-                msg = f"add_image_with_boxes takes at most {5 + len(names)} positional arguments"
-                raise TypeError(msg)
-            given = dict(zip(names, args, strict=False))
+            given = peer.boxes_arguments(args)
             rescale = given.get("rescale", rescale)
             dataformats = given.get("dataformats", dataformats)
             labels = given.get("labels", labels)
@@ -434,7 +440,7 @@ class SummaryWriter(RunWriter):
         if samples.ndim != 1:
             msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
             raise ValueError(msg)
-        rate = _whole_number(sample_rate)
+        rate = peer.whole_number(sample_rate)
         if rate is None or not 1 <= rate < 2**32:  # a WAV header holds 32 bits
             msg = f"sample_rate must be a whole number >= 1 and < 2**32, got {sample_rate!r}"
             raise ValueError(msg)
@@ -488,23 +494,17 @@ class SummaryWriter(RunWriter):
             ValueError: A metric is not a number, or a bad step.
         """
         if args:
-            torch_order = isinstance(args[0], Mapping) or len(args) == 3
-            torch_order = torch_order or (len(args) == 2 and isinstance(args[1], str))
-            names = ("domain", "run_name", "step") if torch_order else ("name", "step")
-            if len(args) > len(names):
-                msg = "add_hparams takes at most 5 positional arguments"
-                raise TypeError(msg)
-            given = dict(zip(names, args, strict=False))
+            given = peer.hparams_arguments(args)
             hparam_domain_discrete = given.get("domain", hparam_domain_discrete)
             global_step = given.get("step", global_step)
             name = given.get("name", given.get("run_name", name))
         domains = check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(hparams_with_domains, domains=domains)
         run = self._live()
-        if self._null or (claim_session(self._logdir) and _own_run_free(run, metric_dict)):
+        if self._null or (claim_session(self._logdir) and sessions.own_run_free(run, metric_dict)):
             self._add_hparams(hparam_dict, metric_dict, global_step, build)
             return
-        sub = _sub_run(self._logdir, name or run_name or str(time.time()))
+        sub = sessions.sub_run(self._logdir, name or run_name or str(time.time()))
         with RunWriter.sharing(_registry.acquire(sub, self._options)) as session:
             session._add_hparams(hparam_dict, metric_dict, peer_step(global_step), build)
 
@@ -562,41 +562,26 @@ class SummaryWriter(RunWriter):
         self._merge_layout({category: {title: ["Margin", list(tags)]}})
 
     def _chart(self, main_tag: str, keys: list[str]) -> None:
-        """Put a Multiline chart of ``main_tag``'s series in the layout (exact-match regexes)."""
-        with _layouts_lock:
-            charts = self._layout().get(SCALARS_CATEGORY, {})
-            regexes = list(charts.get(main_tag, ["Multiline", []])[1])
-            new = [exact(f"{main_tag}/{key}") for key in keys]
-            regexes += [regex for regex in dict.fromkeys(new) if regex not in regexes]
-            self._merge_layout({SCALARS_CATEGORY: {main_tag: ["Multiline", regexes]}})
-            self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
-
-    def _layout(self) -> dict[str, dict[str, list[Any]]]:
-        """The run's layout so far; before this process's first, the one in the run's files."""
-        with _layouts_lock:
-            known = _layouts.get(self._logdir)
-            if known is None:
-                known = {} if self._null else _written_layout(self._logdir)
-                if not self._null:
-                    _layouts[self._logdir] = known
-            return known
+        """Put a Multiline chart of ``main_tag``'s series in the run's layout."""
+        self._live()
+        charts.add_lines(self._logdir, main_tag, keys, self._layout_writer())
+        self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
 
     def _merge_layout(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
         """Merge charts into the run's layout and write the whole layout (the latest one wins)."""
-        added = check_layout(layout)
-        run = self._live()
-        with _layouts_lock:
-            merged = copy.deepcopy(self._layout())
-            for category, charts in added.items():
-                merged.setdefault(category, {}).update(charts)
-            from tensorboardX.summary import custom_scalars
+        self._live()
+        charts.merge(self._logdir, layout, self._layout_writer())
 
-            summary = custom_scalars(merged)
-            if self._null:
-                return
-            _layouts[self._logdir] = merged
-            # Under the lock: layouts reach the queue in the order they were merged.
-            run.put(SUMMARY, _LAYOUT_TAG, constant(summary), None, None, counted=True)
+    def _layout_writer(self) -> Callable[[Any], None] | None:
+        """What puts a layout summary on this writer's run; None for a writer that keeps none."""
+        if self._null:
+            return None
+        run = self._live()
+
+        def write(summary: Any) -> None:
+            run.put(SUMMARY, charts.LAYOUT_TAG, constant(summary), None, None, counted=True)
+
+        return write
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -617,202 +602,3 @@ class SummaryWriter(RunWriter):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-_BOXES_TORCH = ("rescale", "dataformats", "labels")
-
-
-def _choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: str) -> str:
-    """The run directory of the constructor's arguments, the peers' way."""
-    if log_dir is not None and logdir is not None and os.fspath(log_dir) != os.fspath(logdir):
-        msg = f"give log_dir or logdir, not both ({log_dir!r}, {logdir!r})"
-        raise ValueError(msg)
-    given = log_dir if log_dir is not None else logdir
-    if given is not None and os.fspath(given) != "":
-        return os.fspath(given)
-    active = _registry.active_logdir()
-    if not comment and active != _registry.default_logdir():  # a tblog.setup() run is active
-        return active
-    return default_run_name(comment)
-
-
-def default_run_name(comment: str = "") -> str:
-    """A new run directory named as tensorboardX and torch name it: ``runs/<time>_<host><comment>``.
-
-    ``<time>`` is the local time as ``%b%d_%H-%M-%S`` (``Jan05_10-11-12``): writers made in
-    the same second get the same directory, and then share one writer.
-    """
-    stamp = _now().strftime("%b%d_%H-%M-%S")
-    return os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
-
-
-def _now() -> datetime.datetime:
-    """The local time that names a default run (a seam for tests)."""
-    return datetime.datetime.now()  # the peers name runs by local time
-
-
-def _sub_run(logdir: str, name: str) -> str:
-    """The sub-run ``name`` of a run directory or URL."""
-    from tblog._location import is_url
-
-    return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
-
-
-def _written_layout(logdir: str) -> dict[str, dict[str, list[Any]]]:
-    """The latest Custom Scalars layout in the run's event files (an earlier process's), or {}.
-
-    Read once per run and process, before its first layout: records without the layout tag
-    are skipped unparsed.
-    """
-    from google.protobuf.message import DecodeError  # type: ignore[import-untyped, unused-ignore]
-    from tensorboardX.proto import layout_pb2
-    from tensorboardX.proto.event_pb2 import Event
-
-    from tblog import _read
-
-    marker = _LAYOUT_TAG.encode()
-    latest = None
-    try:
-        source, path = _read.Source.for_path(logdir)
-        if not source.isdir(path):
-            return {}
-        for name in source.event_files(path):
-            with source.open(name) as file:
-                data = file.read()
-            for record in _records_holding(data, marker):
-                with contextlib.suppress(DecodeError):
-                    for value in Event.FromString(record).summary.value:
-                        if value.tag == _LAYOUT_TAG and value.tensor.string_val:
-                            latest = value.tensor.string_val[0]
-        parsed = layout_pb2.Layout.FromString(latest) if latest is not None else None
-    except (OSError, ValueError, DecodeError):  # an unreadable run: this process's charts only
-        return {}
-    if parsed is None:
-        return {}
-    layout: dict[str, dict[str, list[Any]]] = {}
-    for category in parsed.category:
-        charts = layout.setdefault(category.title, {})
-        for chart in category.chart:
-            if chart.HasField("margin"):
-                series = chart.margin.series[0] if chart.margin.series else None
-                tags = [series.value, series.lower, series.upper] if series else []
-                charts[chart.title] = ["Margin", tags]
-            else:
-                charts[chart.title] = ["Multiline", list(chart.multiline.tag)]
-    return layout
-
-
-def _records_holding(data: bytes, marker: bytes) -> Iterator[bytes]:
-    """The records of an event file's bytes that hold ``marker``, in file order.
-
-    Only the record lengths are walked (a file without the marker is not walked at all); a
-    length running past the end ends the walk, as a torn or damaged tail ends a reader's.
-    """
-    at = data.find(marker)
-    pos = 0
-    while at >= 0 and pos + 12 <= len(data):
-        (length,) = struct.unpack_from("<Q", data, pos)
-        end = pos + 12 + length
-        if end + 4 > len(data):
-            return
-        if at < pos + 12:  # in a record's header or the CRC before it: look in its data
-            at = data.find(marker, pos + 12)
-        if 0 <= at < end:
-            yield data[pos + 12 : end]
-            at = data.find(marker, end)
-        pos = end + 4
-
-
-def _written_tags(run: Run) -> set[str] | None:
-    """The tags the run's event files hold (any kind, any process), None if unreadable.
-
-    Read once, by the first ``add_hparams`` of a run in this process: this process's points
-    are flushed first so they are counted too.
-    """
-    from tblog import _read
-
-    run.flush()
-    try:
-        source, path = _read.Source.for_path(run.logdir)
-        if not source.isdir(path):
-            return set()
-        reader = _read.RunReader(source, path, want=())
-        reader.update()
-    except (OSError, ValueError):
-        return None
-    return set(reader.last_steps()) | set(reader.state.plugins)
-
-
-def _own_run_free(run: Run, metric_dict: Any) -> bool:
-    """True if the run holds no HParams session yet and no point of a metric's tag.
-
-    Also none of an earlier process. A metric point written among a curve of the same tag
-    would cut that curve (its step goes back); a sub-run keeps the two apart, as the peers do.
-    """
-    tags = _written_tags(run)
-    if tags is None or SESSION_START_TAG in tags:
-        return False
-    return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
-
-
-def _peer_walltime(walltime: Any) -> Any:
-    """A numpy number or one-element array/tensor walltime as the float the peers write.
-
-    Anything else is returned as it is, for ``check_walltime`` to take or reject.
-    """
-    if walltime is None or type(walltime) is float:
-        return walltime
-    if type(walltime).__module__.startswith(("numpy", "torch")):
-        with contextlib.suppress(TypeError, ValueError, RuntimeError, OverflowError):
-            return float(one_element(walltime))
-    return walltime
-
-
-def _whole_number(value: Any) -> int | None:
-    """An int-valued number (int, float, numpy or 0-d tensor) as an int; None for others."""
-    if isinstance(value, bool | str | bytes):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, RuntimeError, OverflowError):  # RuntimeError: torch's
-        return None
-    if not math.isfinite(number) or not number.is_integer():
-        return None
-    return int(number)
-
-
-class _NullRun:
-    """The run of a ``write_to_disk=False`` writer: takes every point, keeps none."""
-
-    path = None
-    written = dropped = errors = queued = spooled = 0
-
-    def __init__(self, logdir: str) -> None:
-        self.logdir = self.key = logdir
-
-    def put_scalar(self, tag: str, value: float, step: int, walltime: float) -> None:
-        """Keep nothing."""
-
-    def put(
-        self,
-        kind: int,
-        tag: str,
-        payload: Any,
-        step: int | None,
-        walltime: float | None,
-        counted: bool = False,
-    ) -> int:
-        """Keep nothing."""
-        del kind, tag, payload, walltime, counted
-        return step if step is not None else 0
-
-    def put_many(self, points: Any) -> None:
-        """Keep nothing."""
-
-    def put_event(self, build: Any) -> None:
-        """Keep nothing."""
-
-    def flush(self, timeout: float | None = None) -> int:
-        """Nothing to wait for."""
-        del timeout
-        return 0

@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from tblog import _hparams_tags, _options, _registry
+from tblog import _options, _registry
 from tblog._encode import as_summary, constant, hparams_summaries
 from tblog._extras import require
+from tblog._hparams_tags import SESSION_START_TAG
 from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
 from tblog._options import WriterOptions
 from tblog._peer import check_image_layout, one_element, parsed
@@ -37,7 +38,6 @@ def put_points(writer: RunWriter, points: list[Point]) -> None:
 # Run directories whose own run holds an HParams session (TensorBoard shows one per run).
 _sessions: set[str] = set()
 _sessions_lock = threading.Lock()
-SESSION_START_TAG = _hparams_tags.SESSION_START_TAG  # the name summary_writer imports from here
 
 
 def claim_session(logdir: str) -> bool:

@@ -208,6 +208,26 @@ def _custom_scalars(path: Path) -> tuple[dict[str, Any], dict[str, list[str]]]:
     return layout, lines
 
 
+def test_two_writers_on_one_run_share_one_layout(logdir: Path) -> None:
+    """Charts added by two writers of one run end in one layout: the latest holds both."""
+    first = tblog.SummaryWriter(logdir)
+    second = tblog.SummaryWriter(str(logdir) + os.sep)
+    first.add_custom_scalars({"mine": {"losses": ["Multiline", ["loss"]]}})
+    second.add_custom_scalars({"theirs": {"rates": ["Multiline", ["lr"]]}})
+    first.add_scalars("acc", {"train": 0.5}, 0)
+    first.add_scalar("loss", 1.0, 0)
+    second.add_scalar("lr", 0.1, 0)
+    first.close()
+    second.close()
+    layout, lines = _custom_scalars(logdir)
+    assert {
+        "mine": {"losses": ["loss"]},
+        "theirs": {"rates": ["lr"]},
+        "add_scalars": {"acc": ["acc/train$"]},
+    } == layout
+    assert ["lr"] == lines["lr"]
+
+
 def test_layouts_of_several_main_tags_and_the_users_own_are_merged(logdir: Path) -> None:
     """TensorBoard shows a run's latest layout only: it holds every chart added so far."""
     writer = tblog.SummaryWriter(logdir)

@@ -115,7 +115,7 @@ def test_comment_none_names_a_default_run_without_a_comment(
 
     monkeypatch.chdir(tmp_path)
     fixed = datetime.datetime(2026, 1, 5, 10, 11, 12)
-    monkeypatch.setattr(tblog.summary_writer, "_now", lambda: fixed)
+    monkeypatch.setattr(tblog._sessions, "now", lambda: fixed)
     with tblog.SummaryWriter(comment=None) as writer:
         assert tblog.summary_writer.default_run_name() == writer.logdir
 

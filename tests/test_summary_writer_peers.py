@@ -296,11 +296,11 @@ def test_each_default_writer_is_its_own_run_like_demo_custom_scalars(
     """Three ``SummaryWriter()`` (one second apart, as in the demo) make three runs."""
     import socket
 
-    from tblog import summary_writer
+    from tblog import _sessions
 
     monkeypatch.chdir(tmp_path)
     times = ["20260105101112", "20260105101113", "20260105101114"]
-    monkeypatch.setattr(summary_writer, "_now", _now_from(times))
+    monkeypatch.setattr(_sessions, "now", _now_from(times))
     _demo_custom_scalars(tblog.SummaryWriter)
     host = socket.gethostname()
     expected = [f"Jan05_10-11-{s}_{host}" for s in ("12", "13", "14")]

@@ -1,0 +1,119 @@
+"""Where a SummaryWriter's points land: its run directory, a session's sub-run, or nowhere."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from tblog import _registry
+from tblog._hparams_tags import SESSION_START_TAG
+from tblog._run import Run
+from tblog.writer import PathLike
+
+
+def choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: str) -> str:
+    """The run directory of the constructor's arguments, the peers' way."""
+    if log_dir is not None and logdir is not None and os.fspath(log_dir) != os.fspath(logdir):
+        msg = f"give log_dir or logdir, not both ({log_dir!r}, {logdir!r})"
+        raise ValueError(msg)
+    given = log_dir if log_dir is not None else logdir
+    if given is not None and os.fspath(given) != "":
+        return os.fspath(given)
+    active = _registry.active_logdir()
+    if not comment and active != _registry.default_logdir():  # a tblog.setup() run is active
+        return active
+    return default_run_name(comment)
+
+
+def default_run_name(comment: str = "") -> str:
+    """A new run directory named as tensorboardX and torch name it: ``runs/<time>_<host><comment>``.
+
+    ``<time>`` is the local time as ``%b%d_%H-%M-%S`` (``Jan05_10-11-12``): writers made in
+    the same second get the same directory, and then share one writer.
+    """
+    stamp = now().strftime("%b%d_%H-%M-%S")
+    return os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
+
+
+def now() -> datetime.datetime:
+    """The local time that names a default run (a seam for tests)."""
+    return datetime.datetime.now()  # the peers name runs by local time
+
+
+def sub_run(logdir: str, name: str) -> str:
+    """The sub-run ``name`` of a run directory or URL."""
+    from tblog._location import is_url
+
+    return f"{logdir.rstrip('/')}/{name}" if is_url(logdir) else os.path.join(logdir, name)
+
+
+def written_tags(run: Run) -> set[str] | None:
+    """The tags the run's event files hold (any kind, any process), None if unreadable.
+
+    Read once, by the first ``add_hparams`` of a run in this process: this process's points
+    are flushed first so they are counted too.
+    """
+    from tblog import _read
+
+    run.flush()
+    try:
+        source, path = _read.Source.for_path(run.logdir)
+        if not source.isdir(path):
+            return set()
+        reader = _read.RunReader(source, path, want=())
+        reader.update()
+    except (OSError, ValueError):
+        return None
+    return set(reader.last_steps()) | set(reader.state.plugins)
+
+
+def own_run_free(run: Run, metric_dict: Any) -> bool:
+    """True if the run holds no HParams session yet and no point of a metric's tag.
+
+    Also none of an earlier process. A metric point written among a curve of the same tag
+    would cut that curve (its step goes back); a sub-run keeps the two apart, as the peers do.
+    """
+    tags = written_tags(run)
+    if tags is None or SESSION_START_TAG in tags:
+        return False
+    return not (isinstance(metric_dict, Mapping) and any(key in tags for key in metric_dict))
+
+
+class NullRun:
+    """The run of a ``write_to_disk=False`` writer: takes every point, keeps none."""
+
+    path = None
+    written = dropped = errors = queued = spooled = 0
+
+    def __init__(self, logdir: str) -> None:
+        self.logdir = self.key = logdir
+
+    def put_scalar(self, tag: str, value: float, step: int, walltime: float) -> None:
+        """Keep nothing."""
+
+    def put(
+        self,
+        kind: int,
+        tag: str,
+        payload: Any,
+        step: int | None,
+        walltime: float | None,
+        counted: bool = False,
+    ) -> int:
+        """Keep nothing."""
+        del kind, tag, payload, walltime, counted
+        return step if step is not None else 0
+
+    def put_many(self, points: Any) -> None:
+        """Keep nothing."""
+
+    def put_event(self, build: Any) -> None:
+        """Keep nothing."""
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Nothing to wait for."""
+        del timeout
+        return 0
