@@ -92,7 +92,7 @@ class Framer:
         offsets = np.cumsum([0] + [16 + size for size in pattern[:-1]])
         lengths = np.array(pattern, dtype=np.uint64)
         crcs = np.array([self.header_crc(size) for size in pattern], dtype=np.uint32)
-        done, batch = 0, 32
+        done, batch = 0, 256
         while done < most:
             count = min(batch, most - done)
             where = (pos + (done + np.arange(count)) * period)[:, None] + offsets[None, :]
