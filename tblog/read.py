@@ -74,12 +74,33 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
     pd = pandas()
     import numpy as np
 
+    found = _scalars_of_runs(path, tags, raw)
+    all_tags = sorted({t for _, s in found for t in s.tags})
+    code_type = _code_type(len(all_tags))
+    columns = _scalar_columns(found, all_tags, code_type, raw)
+    run_names = [name for name, _ in found]
+    counts = [len(c) for c in columns["step"]]
+    del found
+    data = {
+        "run": _categorical(pd, np.repeat(np.arange(len(run_names)), counts), run_names),
+        "tag": _categorical(pd, _concat(np, columns.pop("tag"), code_type), all_tags),
+        "step": _concat(np, columns.pop("step"), np.int64),
+        "wall_time": _concat(np, columns.pop("wall_time"), np.float64),
+        "value": _concat(np, columns.pop("value"), np.float64),
+    }
+    return pd.DataFrame(data, copy=False)
+
+
+def _scalars_of_runs(path: PathArg, tags: Tags, raw: bool) -> list[tuple[str, _read.Scalars]]:
+    """Each run's scalars of the kept tags, runs without any left out."""
+    import numpy as np
+
     from tblog import _fetch, _read
 
     keep = _read.tag_filter(tags)
     found: list[tuple[str, _read.Scalars]] = []
     for name, reader in _fetch.read_runs(path, [_read.SCALARS]):
-        _warn_damaged(reader, stacklevel=2)
+        _warn_damaged(reader, stacklevel=3)
         scalars = reader.scalars(raw=raw)
         del reader
         if tags is not None:
@@ -90,9 +111,19 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
                 scalars.value, scalars.tag = scalars.value[mask], scalars.tag[mask]
         if len(scalars.step):
             found.append((name, scalars))
-    all_tags = sorted({t for _, s in found for t in s.tags})
+    return found
+
+
+def _scalar_columns(
+    found: list[tuple[str, _read.Scalars]], all_tags: list[str], code_type: Any, raw: bool
+) -> dict[str, list[Any]]:
+    """The runs' columns as lists of arrays, tags as codes into ``all_tags``, sorted by tag.
+
+    Each run's arrays are released as they are taken (memory: a sweep's scalars are large).
+    """
+    import numpy as np
+
     rank = {t: i for i, t in enumerate(all_tags)}
-    code_type = _code_type(len(all_tags))
     columns: dict[str, list[Any]] = {"tag": [], "step": [], "wall_time": [], "value": []}
     for _, scalars in found:
         codes = np.array([rank[t] for t in scalars.tags], dtype=code_type)[scalars.tag]
@@ -110,17 +141,7 @@ def read_scalars(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.D
         columns["wall_time"].append(scalars.wall_time)
         columns["value"].append(scalars.value)
         scalars.step = scalars.wall_time = scalars.value = None
-    run_names = [name for name, _ in found]
-    counts = [len(c) for c in columns["step"]]
-    del found
-    data = {
-        "run": _categorical(pd, np.repeat(np.arange(len(run_names)), counts), run_names),
-        "tag": _categorical(pd, _concat(np, columns.pop("tag"), code_type), all_tags),
-        "step": _concat(np, columns.pop("step"), np.int64),
-        "wall_time": _concat(np, columns.pop("wall_time"), np.float64),
-        "value": _concat(np, columns.pop("value"), np.float64),
-    }
-    return pd.DataFrame(data, copy=False)
+    return columns
 
 
 def read_text(path: PathArg, tags: Tags = None, *, raw: bool = False) -> pd.DataFrame:
