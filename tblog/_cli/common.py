@@ -170,13 +170,19 @@ def unreadable(root: str, *, below: bool = False) -> str | None:
     except PermissionError as exc:
         return os_problem(exc)
     if below and os.path.isdir(root):
-        denied: list[OSError] = []
-        for _ in os.walk(root, onerror=denied.append, followlinks=True):
-            if denied:
-                break
-        for error in denied:
-            if isinstance(error, PermissionError):
-                return os_problem(error)
+        return _denied_below(root)
+    return None
+
+
+def _denied_below(root: str) -> str | None:
+    """``path: Permission denied`` for the first directory below ``root`` that cannot be listed."""
+    denied: list[OSError] = []
+    for _ in os.walk(root, onerror=denied.append, followlinks=True):
+        if denied:
+            break
+    for error in denied:
+        if isinstance(error, PermissionError):
+            return os_problem(error)
     return None
 
 

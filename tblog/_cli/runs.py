@@ -6,7 +6,7 @@ import argparse
 import json
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from tblog._cli.common import (
@@ -124,22 +124,32 @@ def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
             metrics = sorted({tag for _, tag in sweep.series})
     if metrics is None:
         metrics = [sweep.metric_name(group, tag) for group, tag in sweep.metrics]
-    for name in args.metric or ():  # asked for by name: a column of '-' would hide a typo
+    _check_metrics(sweep, args.metric or ())
+    df = _hparams_read.table(pd, sweep, metrics, args.agg)
+    if args.sort:
+        df = _sorted_by(df, args.sort)
+    if args.top:
+        df = df.head(args.top)
+    return df.reset_index(drop=True), metrics
+
+
+def _check_metrics(sweep: Any, names: Sequence[str]) -> None:
+    """Raise CommandError for a ``--metric`` no run has: a column of '-' would hide a typo."""
+    for name in names:
         if all(sweep.series_of(session.run, name) is None for session in sweep.sessions):
             tags = sorted({tag for _, tag in sweep.series})
             shown = ", ".join(tags[:10]) + (", ..." if len(tags) > 10 else "")
             msg = f"--metric {name}: no run has that scalar tag (tags: {shown or 'none'})"
             raise CommandError(msg)
-    df = _hparams_read.table(pd, sweep, metrics, args.agg)
-    if args.sort:
-        column = args.sort.removeprefix("-")
-        if column not in df.columns:
-            msg = f"--sort {args.sort}: no such column (columns: {', '.join(df.columns)})"
-            raise CommandError(msg)
-        df = _sorted(df, column, descending=args.sort.startswith("-"))
-    if args.top:
-        df = df.head(args.top)
-    return df.reset_index(drop=True), metrics
+
+
+def _sorted_by(df: Any, sort: str) -> Any:
+    """``df`` sorted as ``--sort`` asks: a column name, descending with a leading ``-``."""
+    column = sort.removeprefix("-")
+    if column not in df.columns:
+        msg = f"--sort {sort}: no such column (columns: {', '.join(df.columns)})"
+        raise CommandError(msg)
+    return _sorted(df, column, descending=sort.startswith("-"))
 
 
 def _sorted(df: Any, column: str, *, descending: bool) -> Any:
