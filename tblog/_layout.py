@@ -114,33 +114,55 @@ def _claim_name(
     base = get_default_log_name(run_name)
     for number in itertools.count(1):
         name = base if number == 1 else f"{base}_{number}"
-        log_file = log_root / f"{name}.log"
         run_dir = runs_root / name if isinstance(runs_root, Path) else None
-        if run_dir is None:
-            if _remote_run_exists(f"{runs_root}/{name}", storage_options):
-                continue
-        else:
-            try:
-                run_dir.mkdir()
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                msg = f"runs_root {str(runs_root)!r}: cannot create {name!r}: {exc.strerror}"
-                raise SetupError(msg) from exc
-        try:
-            os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        except FileExistsError:
-            if run_dir is not None:
-                run_dir.rmdir()
+        if not _claim_run(runs_root, name, storage_options):
             continue
-        except OSError as exc:
-            if run_dir is not None:
-                run_dir.rmdir()
-            msg = f"log_root {str(log_root)!r}: cannot create {log_file.name!r}: {exc.strerror}"
-            raise SetupError(msg) from exc
+        log_file = log_root / f"{name}.log"
+        if not _claim_log(log_file, log_root, run_dir):
+            continue
         claimed += [log_file] if run_dir is None else [log_file, run_dir]
         return name
     raise AssertionError  # pragma: no cover - itertools.count never ends
+
+
+def _claim_run(runs_root: RunPath, name: str, storage_options: Mapping[str, Any] | None) -> bool:
+    """Create run ``name`` below ``runs_root`` exclusively; False if it is taken.
+
+    In object storage a run that has objects is taken; there is nothing to create.
+
+    Raises:
+        SetupError: The run directory cannot be created.
+    """
+    if not isinstance(runs_root, Path):
+        return not _remote_run_exists(f"{runs_root}/{name}", storage_options)
+    try:
+        (runs_root / name).mkdir()
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        msg = f"runs_root {str(runs_root)!r}: cannot create {name!r}: {exc.strerror}"
+        raise SetupError(msg) from exc
+    return True
+
+
+def _claim_log(log_file: Path, log_root: Path, run_dir: Path | None) -> bool:
+    """Create ``log_file`` exclusively; False if it is taken (``run_dir``, claimed, is given back).
+
+    Raises:
+        SetupError: The file log cannot be created (``run_dir`` is given back too).
+    """
+    try:
+        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except FileExistsError:
+        if run_dir is not None:
+            run_dir.rmdir()
+        return False
+    except OSError as exc:
+        if run_dir is not None:
+            run_dir.rmdir()
+        msg = f"log_root {str(log_root)!r}: cannot create {log_file.name!r}: {exc.strerror}"
+        raise SetupError(msg) from exc
+    return True
 
 
 def _remote_run_exists(url: str, storage_options: Mapping[str, Any] | None) -> bool:

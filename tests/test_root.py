@@ -441,3 +441,31 @@ def test_a_root_logger_taken_before_setup_acts_on_the_active_run(tmp_path: Path)
         data = read_run(run)
         assert [(3, 0.5)] == data.scalars["loss"]
         assert "hparams" in data.plugins
+
+
+def test_a_taken_name_gets_the_next_number_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """A run directory or a file log already there makes setup take ``_2``, ``_3``, ...
+
+    The claim that fails leaves no file log or run directory of its own. (Tried again when
+    the clock's second turns between naming and setup, which changes the name.)
+    """
+    for attempt in range(3):
+        root = tmp_path / str(attempt)
+        (root / "logs").mkdir(parents=True)
+        (root / "runs").mkdir()
+        name = tblog.get_default_log_name("x")
+        (root / "runs" / name).mkdir()  # the run directory is taken
+        (root / "logs" / f"{name}_2.log").write_text("someone else's\n")  # and the next log
+        before = set(os.listdir(root / "logs")) | set(os.listdir(root / "runs"))
+        run = _setup(root, "x")
+        run.scalar("loss", 1.5, 3)
+        tblog.close()
+        if tblog.get_default_log_name("x") == name:
+            break
+    assert run.run_path is not None
+    assert run.log_file is not None
+    assert f"{name}_3" == run.run_path.name
+    assert f"{name}_3.log" == run.log_file.name
+    after = set(os.listdir(root / "logs")) | set(os.listdir(root / "runs"))
+    assert {f"{name}_3", f"{name}_3.log"} == after - before
+    assert [(3, 1.5)] == read_run(run.run_path).scalars["loss"]
