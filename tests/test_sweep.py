@@ -198,15 +198,14 @@ def write_sweep(root: Path, runs: int, steps: int = 20) -> None:
                 writer.add_scalar("acc", step / steps, step)
 
 
-def test_a_bucket_of_runs_reads_like_disk_fetching_every_file_at_once(
-    tmp_path: Path, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Same table from S3 as from disk; all files in one fsspec call, each fetched once."""
+def _upload_and_count_fetches(
+    local: Path, s3: S3Bucket, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> list[int]:
+    """Copy ``local`` to the bucket under ``prefix``; the list each fetch appends its size to."""
     import fsspec
 
-    write_sweep(tmp_path / "runs", 12)
     fs = fsspec.filesystem("s3", **s3.storage_options)
-    fs.put(str(tmp_path / "runs"), s3.url("sweep"), recursive=True)
+    fs.put(str(local), s3.url(prefix), recursive=True)
     fs.invalidate_cache()
     assert s3.proxy is not None
     s3.proxy.reset()
@@ -217,14 +216,31 @@ def test_a_bucket_of_runs_reads_like_disk_fetching_every_file_at_once(
         "fetch",
         lambda self, paths: calls.append(len(paths)) or fetch(self, paths),
     )
+    return calls
+
+
+def _gets_per_file(s3: S3Bucket, prefix: str) -> list[int]:
+    """How many times each event file under ``prefix`` was fetched (GET) since the reset."""
+    assert s3.proxy is not None
+    counts = s3.proxy.counts()
+    files = [k for k in s3.objects(prefix) if "tfevents" in k]
+    return [counts[("GET", f"{s3.bucket}/{key}")] for key in files]
+
+
+def test_a_bucket_of_runs_reads_like_disk_fetching_every_file_at_once(
+    tmp_path: Path, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same table from S3 as from disk; all files in one fsspec call, each fetched once."""
+    write_sweep(tmp_path / "runs", 12)
+    calls = _upload_and_count_fetches(tmp_path / "runs", s3, "sweep", monkeypatch)
     remote = tblog.read_hparams(s3.url("sweep"))
     local = tblog.read_hparams(tmp_path / "runs")
     pd.testing.assert_frame_equal(local, remote)
     assert 12 == len(remote)
     assert [12] == calls  # one fs.cat of the 12 files: s3fs runs the GETs concurrently
+    assert [1] * 12 == _gets_per_file(s3, "sweep")
+    assert s3.proxy is not None
     counts = s3.proxy.counts()
-    files = [k for k in s3.objects("sweep") if "tfevents" in k]
-    assert [1] * 12 == [counts[("GET", f"{s3.bucket}/{key}")] for key in files], counts
     listings = sum(n for (method, key), n in counts.items() if key == f"{s3.bucket}/")
     assert 3 >= listings, counts  # the checks of the root and one recursive listing
 
@@ -234,31 +250,16 @@ def test_every_read_of_a_bucket_fetches_its_files_at_once(
     tmp_path: Path, s3: S3Bucket, monkeypatch: pytest.MonkeyPatch, read: str
 ) -> None:
     """Scalars, text and histograms from a bucket: one fs.cat of every file, each GET once."""
-    import fsspec
-
     for i in range(6):
         with tblog.SummaryWriter(tmp_path / "runs" / f"run{i}") as writer:
             for step in range(3):
                 writer.add_scalar("loss", 1.0 / (step + 1 + i), step)
                 writer.add_text("note", f"run {i} step {step}", step)
                 writer.add_histogram("w", [float(i), float(step), 2.5], step)
-    fs = fsspec.filesystem("s3", **s3.storage_options)
-    fs.put(str(tmp_path / "runs"), s3.url("reads"), recursive=True)
-    fs.invalidate_cache()
-    assert s3.proxy is not None
-    s3.proxy.reset()
-    calls: list[int] = []
-    fetch = _fetch.FetchedSource.fetch
-    monkeypatch.setattr(
-        _fetch.FetchedSource,
-        "fetch",
-        lambda self, paths: calls.append(len(paths)) or fetch(self, paths),
-    )
+    calls = _upload_and_count_fetches(tmp_path / "runs", s3, "reads", monkeypatch)
     remote = getattr(tblog, read)(s3.url("reads"))
     assert [6] == calls
-    counts = s3.proxy.counts()
-    files = [k for k in s3.objects("reads") if "tfevents" in k]
-    assert [1] * 6 == [counts[("GET", f"{s3.bucket}/{key}")] for key in files], counts
+    assert [1] * 6 == _gets_per_file(s3, "reads")
     local = getattr(tblog, read)(tmp_path / "runs")
     assert 18 == len(local)
     pd.testing.assert_frame_equal(local, remote)
