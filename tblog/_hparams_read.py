@@ -17,12 +17,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tblog._extras import pandas
 from tblog._hparams_tags import EXPERIMENT_TAG as EXPERIMENT
 from tblog._hparams_tags import SESSION_START_TAG as SESSION_START
+from tblog.exceptions import DamagedEventFileWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,6 +59,7 @@ class Sweep:
     metrics: list[tuple[str, str]]  # (group, tag)
     series: dict[tuple[str, str], Any]  # (run, tag) -> values, in TensorBoard's order
     runs: list[str]
+    damaged: list[str]  # a line per file read only up to a corrupt record
 
     def metric_name(self, group: str, tag: str) -> str:
         """A metric's column name: its tag, below its group's sub-run when it has one."""
@@ -94,8 +97,10 @@ def load(path: str | os.PathLike[str], progress: bool | None = None) -> Sweep:
     series: dict[tuple[str, str], Any] = {}
     contents: dict[str, dict[str, bytes]] = {}
     runs: list[str] = []
+    damaged: list[str] = []
     for name, reader in _fetch.read_runs(path, [_read.SCALARS], progress):
         runs.append(name)
+        damaged += reader.damaged.values()
         series.update(((name, tag), values) for tag, values in _by_tag(reader.scalars()))
         tags = [t for t, (_, p) in reader.state.plugins.items() if p == PLUGIN]
         if tags:
@@ -114,7 +119,7 @@ def load(path: str | os.PathLike[str], progress: bool | None = None) -> Sweep:
         metrics = _metrics_from_runs({s.run for s in sessions}, series)
     else:
         metrics = []
-    return Sweep(sessions, metrics, series, runs)
+    return Sweep(sessions, metrics, series, runs, damaged)
 
 
 def read_hparams(path: str | os.PathLike[str], *, progress: bool | None = None) -> pd.DataFrame:
@@ -140,9 +145,14 @@ def read_hparams(path: str | os.PathLike[str], *, progress: bool | None = None) 
         FileNotFoundError: ``path`` does not exist.
         OSError: An event file cannot be read.
         ValueError: A record passes its CRC checks but is no TensorBoard event.
+
+    Warns:
+        DamagedEventFileWarning: A file was read only up to a corrupt record.
     """
     pd = pandas()
     sweep = load(path, progress)
+    for message in sweep.damaged:
+        warnings.warn(message, DamagedEventFileWarning, stacklevel=2)
     return table(pd, sweep)
 
 

@@ -1,4 +1,4 @@
-"""Exceptions tblog raises from its public API (never from a logging call)."""
+"""Exceptions tblog raises from its public API (never from a logging call), and its warnings."""
 
 from __future__ import annotations
 
@@ -16,3 +16,12 @@ class SetupError(TblogError, OSError):
 
 class WriterClosedError(TblogError, RuntimeError):
     """A method of a closed writer, handler or facade was called."""
+
+
+class DamagedEventFileWarning(UserWarning):
+    """An event file was read only up to a corrupt record (a wrong length or data CRC).
+
+    The message names the file and the byte where reading stopped. TensorBoard's loaders stop
+    there too and show the points before it; the run's other files are read. Turn it into an
+    error with ``warnings.simplefilter("error", DamagedEventFileWarning)``.
+    """

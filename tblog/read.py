@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tblog._extras import pandas
 from tblog._hparams_read import read_hparams as read_hparams  # noqa: PLC0414 - re-exported
+from tblog.exceptions import DamagedEventFileWarning as DamagedEventFileWarning  # noqa: PLC0414
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,15 +29,6 @@ if TYPE_CHECKING:
 
 PathArg = str | os.PathLike[str]
 Tags = str | Sequence[str] | None
-
-
-class DamagedEventFileWarning(UserWarning):
-    """An event file was read only up to a corrupt record (a wrong length or data CRC).
-
-    The message names the file and the byte where reading stopped. TensorBoard's loaders stop
-    there too and show the points before it; the run's other files are read. Turn it into an
-    error with ``warnings.simplefilter("error", DamagedEventFileWarning)``.
-    """
 
 
 def _warn_damaged(reader: _read.RunReader, stacklevel: int) -> None:

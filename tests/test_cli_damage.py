@@ -40,11 +40,11 @@ def _tblog(*args: str) -> subprocess.CompletedProcess[str]:
 def test_summary_and_export_name_a_damaged_file_and_show_what_tensorboard_shows(
     tmp_path: Path,
 ) -> None:
-    """Summary and export: one stderr line names the file; the points before the bad record show."""
+    """Summary, export, runs: a stderr line names the file; the points before the bad one show."""
     run_dir, path = _damaged_run(tmp_path)
     shown = [step for step, _, _ in _tb_scalars(run_dir)["a"]]
     assert [0, 1, 2, 3] == shown  # TensorBoard's loader stops at the bad record
-    for command in ("summary", "export"):
+    for command in ("summary", "export", "runs"):
         proc = _tblog(command, str(run_dir))
         lines = proc.stderr.splitlines()
         assert 0 == proc.returncode, proc.stderr
@@ -52,6 +52,8 @@ def test_summary_and_export_name_a_damaged_file_and_show_what_tensorboard_shows(
         assert lines[0].startswith(f"tblog {command}: {path}")
     export = _tblog("export", str(run_dir), "--format", "csv").stdout.splitlines()
     assert 1 + len(shown) == len(export)  # a header, then one line per point TensorBoard shows
+    runs = _tblog("runs", str(run_dir), "--format", "csv").stdout.splitlines()
+    assert ["run,a", ".,3.0"] == runs  # the last value TensorBoard shows (the run: ".")
 
 
 def test_watch_shows_a_damaged_file_in_its_frame(tmp_path: Path) -> None:

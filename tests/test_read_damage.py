@@ -320,6 +320,9 @@ def test_a_corrupt_event_file_is_named_in_a_warning(tmp_path: Path) -> None:
     with pytest.warns(tblog.read.DamagedEventFileWarning) as caught:
         tblog.read_text(tmp_path)
     assert [__file__] == [w.filename for w in caught]
+    with pytest.warns(tblog.read.DamagedEventFileWarning, match=str(bad)) as caught:
+        tblog.read_hparams(tmp_path)
+    assert [__file__] == [w.filename for w in caught]
     assert _tb_runs(tmp_path) == ["bad", "good"]
 
 

@@ -114,6 +114,8 @@ def _frame(args: argparse.Namespace) -> tuple[Any, list[str]]:
     from tblog import _hparams_read
 
     pd, sweep = _load(args.path)
+    for line in sweep.damaged:  # named as the other commands name it; the table shows the rest
+        print(f"tblog runs: {line}", file=sys.stderr)
     if not sweep.runs:
         msg = f"no event files found under {args.path}"
         raise CommandError(msg)
