@@ -228,26 +228,14 @@ class SummaryWriter(RunWriter):
         Raises:
             NotImplementedError: The run is in object storage.
         """
-        from tblog import _read
         from tblog._location import is_url
+        from tblog._read import scalar_points
 
         if is_url(self._logdir):
             msg = "export_scalars_to_json reads the run from disk; this run is in object storage"
             raise NotImplementedError(msg)
         self.flush()
-        scalars: dict[str, list[list[float]]] = {}
-        if not self._null:
-            reader = _read.RunReader(_read.Source(), self._logdir, want=(_read.SCALARS,))
-            reader.update()
-            found = reader.scalars()
-            for code, step, wall, value in zip(
-                found.tag.tolist(),
-                found.step.tolist(),
-                found.wall_time.tolist(),
-                found.value.tolist(),
-                strict=True,
-            ):
-                scalars.setdefault(found.tags[code], []).append([wall, step, value])
+        scalars = {} if self._null else scalar_points(self._logdir)
         exported = {os.path.join(self._given, tag): points for tag, points in scalars.items()}
         with open(path, "w", encoding="utf-8") as file:
             json.dump(exported, file)
