@@ -19,7 +19,7 @@ from tblog import _sessions as sessions
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
-from tblog._peer import one_element, peer_step
+from tblog._peer import FASTEST_FLUSH_SECS, peer_step
 from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
 from tblog._sessions import default_run_name
@@ -31,13 +31,10 @@ from tblog._summaries import (
     scalar_summary,
     tensor_summary,
 )
-from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
+from tblog._values import MAX_STEP, check_tag, snapshot
 from tblog.writer import PathLike, RunWriter, claim_session
 
 __all__ = ["FASTEST_FLUSH_SECS", "SummaryWriter", "default_run_name"]
-
-#: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
-FASTEST_FLUSH_SECS = 0.05
 
 
 class SummaryWriter(RunWriter):
@@ -106,19 +103,9 @@ class SummaryWriter(RunWriter):
         nan_warning: bool = True,
     ) -> None:
         del max_queue  # tensorboardX's and torch's flush trigger; tblog writes every flush_secs
-        if comment is None:  # tensorboardX takes it as no comment
-            comment = ""
-        if type(flush_secs) in (int, float) and flush_secs == 0:  # the peers: write at once
-            flush_secs = FASTEST_FLUSH_SECS
-        for name, value in (("comment", comment), ("filename_suffix", filename_suffix)):
-            if not isinstance(value, str):
-                msg = f"{name} must be a str, got {type(value).__name__}"
-                raise TypeError(msg)
-        try:
-            purge = check_step(purge_step)
-        except ValueError:
-            msg = f"purge_step must be an int >= 0 or None, got {purge_step!r}"
-            raise ValueError(msg) from None
+        comment, flush_secs, purge = peer.writer_arguments(
+            comment, flush_secs, filename_suffix, purge_step
+        )
         self._given = sessions.choose_logdir(log_dir, logdir, comment)
         self._options = WriterOptions.pick(locals())
         self._null = not write_to_disk
@@ -158,7 +145,7 @@ class SummaryWriter(RunWriter):
                 global_step = metadata[0]
             if walltime is None:
                 walltime = metadata[1]
-        return check_step(peer_step(global_step)), check_walltime(peer.peer_walltime(walltime))
+        return peer.checked_when(global_step, walltime)
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -207,10 +194,7 @@ class SummaryWriter(RunWriter):
         if global_step is None and walltime is None:
             msg = "use_metadata needs global_step or walltime"
             raise ValueError(msg)
-        metadata = (
-            check_step(peer_step(global_step)),
-            check_walltime(peer.peer_walltime(walltime)),
-        )
+        metadata = peer.checked_when(global_step, walltime)
         previous, self._metadata = self._metadata, metadata
         try:
             yield self
@@ -307,15 +291,15 @@ class SummaryWriter(RunWriter):
         double_precision: bool,
     ) -> None:
         """``add_scalar`` off its fast path: peers' extra arguments, metadata, other values."""
-        if isinstance(display_name, bool):  # torch's positional new_style, double_precision
-            new_style, double_precision = display_name, bool(summary_description)
-            display_name = summary_description = ""
+        display_name, summary_description, new_style, double_precision = peer.scalar_arguments(
+            display_name, summary_description, new_style, double_precision
+        )
         if not (display_name or summary_description or new_style):
             super().add_scalar(tag, scalar_value, *self._when(global_step, walltime))
             return
         run = self._live()
         checked = check_tag(tag)
-        _, number = classify(one_element(scalar_value), "scalar")
+        _, number = peer.checked_scalar(scalar_value)
         build = functools.partial(
             scalar_summary,
             checked,
@@ -390,11 +374,7 @@ class SummaryWriter(RunWriter):
         Raises:
             TypeError: Too many positional arguments.
         """
-        if args:
-            given = peer.boxes_arguments(args)
-            rescale = given.get("rescale", rescale)
-            dataformats = given.get("dataformats", dataformats)
-            labels = given.get("labels", labels)
+        rescale, dataformats, labels = peer.boxes_arguments(args, rescale, dataformats, labels)
         self._tensorboardx().add_image_with_boxes(
             tag,
             img_tensor,
@@ -428,10 +408,7 @@ class SummaryWriter(RunWriter):
         if samples.ndim != 1:
             msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
             raise ValueError(msg)
-        rate = peer.whole_number(sample_rate)
-        if rate is None or not 1 <= rate < 2**32:  # a WAV header holds 32 bits
-            msg = f"sample_rate must be a whole number >= 1 and < 2**32, got {sample_rate!r}"
-            raise ValueError(msg)
+        rate = peer.sample_rate(sample_rate)
         import wave  # here, not on the writer thread: a fork never catches it mid-import
 
         build = functools.partial(audio_summary, wave, checked, samples, rate)
@@ -481,11 +458,9 @@ class SummaryWriter(RunWriter):
                 hyperparameter's type, or too many positional arguments.
             ValueError: A metric is not a number, or a bad step.
         """
-        if args:
-            given = peer.hparams_arguments(args)
-            hparam_domain_discrete = given.get("domain", hparam_domain_discrete)
-            global_step = given.get("step", global_step)
-            name = given.get("name", given.get("run_name", name))
+        hparam_domain_discrete, name, global_step = peer.hparams_arguments(
+            args, hparam_domain_discrete, name, global_step
+        )
         domains = check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(hparams_with_domains, domains=domains)
         run = self._live()

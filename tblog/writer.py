@@ -16,7 +16,7 @@ from tblog._extras import require
 from tblog._hparams_tags import SESSION_START_TAG
 from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
 from tblog._options import WriterOptions
-from tblog._peer import check_image_layout, one_element, parsed
+from tblog._peer import check_image_layout, checked_scalar, parsed
 from tblog._run import Run
 from tblog._stats import WriterStats, stats_of
 from tblog._tbx import Owner, summary_writer_on, with_dependency_hint
@@ -218,7 +218,7 @@ class RunWriter:
             run.put_scalar(tag, scalar_value, global_step, time.time())
             return
         run = self._live()
-        kind, value = classify(one_element(scalar_value), "scalar")
+        kind, value = checked_scalar(scalar_value)
         run.put(kind, check_tag(tag), value, *self._when(global_step, walltime))
 
     def add_scalars(
@@ -243,7 +243,7 @@ class RunWriter:
             raise TypeError(msg)
         points = []
         for key, value in tag_scalar_dict.items():
-            kind, number = classify(one_element(value), "scalar")
+            kind, number = checked_scalar(value)
             points.append((kind, f"{prefix}/{check_tag(key)}", number, step, wall))
         run.put_many(points)
 
@@ -363,7 +363,7 @@ class RunWriter:
         step, _ = self._when(global_step, None)
         metrics = []
         for key, value in metric_dict.items():
-            kind, number = classify(one_element(value), "scalar")
+            kind, number = checked_scalar(value)
             metrics.append((kind, check_tag(key), number, step, None))
         experiment, start, end = build(hparam_dict, metric_dict)
         claim_session(run.logdir)
