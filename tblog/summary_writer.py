@@ -31,7 +31,7 @@ from tblog._summaries import (
     scalar_summary,
     tensor_summary,
 )
-from tblog._values import MAX_STEP, check_tag, snapshot
+from tblog._values import check_tag, snapshot
 from tblog.writer import PathLike, RunWriter, claim_session
 
 __all__ = ["FASTEST_FLUSH_SECS", "SummaryWriter", "default_run_name"]
@@ -255,29 +255,20 @@ class SummaryWriter(RunWriter):
         Raises:
             ValueError: A bad tag, value, step or walltime (the message names it).
         """
-        run = self._run
-        if (
-            run is not None
-            and scalar_value.__class__ is float
-            and global_step.__class__ is int
-            and 0 <= global_step <= MAX_STEP
-            and tag.__class__ is str
-            and tag
-            and walltime is None
-            and not (display_name or summary_description or new_style or self._metadata)
-        ):  # the common call: tblog's fast path (a float, an explicit step, now)
-            run.put_scalar(tag, scalar_value, global_step, time.time())
+        if display_name or summary_description or new_style or self._metadata is not None:
+            self._scalar(
+                tag,
+                scalar_value,
+                global_step,
+                walltime,
+                display_name,
+                summary_description,
+                new_style,
+                double_precision,
+            )
             return
-        self._scalar(
-            tag,
-            scalar_value,
-            global_step,
-            walltime,
-            display_name,
-            summary_description,
-            new_style,
-            double_precision,
-        )
+        # A plain call takes RunWriter's one fast path (named, not super(): no super object).
+        RunWriter.add_scalar(self, tag, scalar_value, global_step, walltime)
 
     def _scalar(
         self,
@@ -290,7 +281,7 @@ class SummaryWriter(RunWriter):
         new_style: bool,
         double_precision: bool,
     ) -> None:
-        """``add_scalar`` off its fast path: peers' extra arguments, metadata, other values."""
+        """``add_scalar`` with the peers' extra arguments, or within ``use_metadata``."""
         display_name, summary_description, new_style, double_precision = peer.scalar_arguments(
             display_name, summary_description, new_style, double_precision
         )
