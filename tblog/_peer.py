@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tblog._values import check_step, check_walltime, classify, snapshot
+from tblog._values import Point, check_step, check_tag, check_walltime, classify, snapshot
 
 #: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
 FASTEST_FLUSH_SECS = 0.05
@@ -74,6 +74,21 @@ def checked_scalar(value: Any) -> tuple[int, Any]:
         ValueError: The value is no number.
     """
     return classify(one_element(value), "scalar")
+
+
+def scalar_points(
+    values: Mapping[Any, Any], prefix: str, step: int | None, walltime: float | None
+) -> list[Point]:
+    """Checked scalar points of ``{key: value}``, tagged ``prefix + key``, raising at a bad one.
+
+    Raises:
+        ValueError: A key is no tag, or a value no number (the message names it).
+    """
+    points: list[Point] = []
+    for key, value in values.items():
+        kind, number = checked_scalar(value)
+        points.append((kind, prefix + check_tag(key), number, step, walltime))
+    return points
 
 
 def peer_step(step: Any) -> Any:

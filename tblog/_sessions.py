@@ -11,7 +11,7 @@ from typing import Any
 from tblog import _registry
 from tblog._hparams_tags import SESSION_START_TAG
 from tblog._run import Run
-from tblog.writer import PathLike
+from tblog.writer import PathLike, claim_session
 
 
 def choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: str) -> str:
@@ -68,6 +68,14 @@ def written_tags(run: Run) -> set[str] | None:
     except (OSError, ValueError):
         return None
     return set(reader.last_steps()) | set(reader.state.plugins)
+
+
+def claim_own_run(run: Run, metric_dict: Any) -> bool:
+    """True if an HParams session goes into the run itself, which then holds one.
+
+    So it does when it is the run's first session in this process and ``own_run_free``.
+    """
+    return claim_session(run.logdir) and own_run_free(run, metric_dict)
 
 
 def own_run_free(run: Run, metric_dict: Any) -> bool:

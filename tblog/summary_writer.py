@@ -32,7 +32,7 @@ from tblog._summaries import (
     tensor_summary,
 )
 from tblog._values import check_tag, snapshot
-from tblog.writer import PathLike, RunWriter, claim_session
+from tblog.writer import PathLike, RunWriter, put_session
 
 __all__ = ["FASTEST_FLUSH_SECS", "SummaryWriter", "default_run_name"]
 
@@ -455,12 +455,12 @@ class SummaryWriter(RunWriter):
         domains = check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(hparams_with_domains, domains=domains)
         run = self._live()
-        if self._null or (claim_session(self._logdir) and sessions.own_run_free(run, metric_dict)):
-            self._add_hparams(hparam_dict, metric_dict, global_step, build)
+        if self._null or sessions.claim_own_run(run, metric_dict):
+            put_session(self, hparam_dict, metric_dict, global_step, build)
             return
         sub = sessions.sub_run(self._logdir, name or run_name or str(time.time()))
         with RunWriter.sharing(_registry.acquire(sub, self._options)) as session:
-            session._add_hparams(hparam_dict, metric_dict, peer_step(global_step), build)
+            put_session(session, hparam_dict, metric_dict, peer_step(global_step), build)
 
     def add_embedding(
         self,

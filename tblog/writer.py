@@ -16,7 +16,7 @@ from tblog._extras import require
 from tblog._hparams_tags import SESSION_START_TAG
 from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
 from tblog._options import WriterOptions
-from tblog._peer import check_image_layout, checked_scalar, parsed
+from tblog._peer import check_image_layout, checked_scalar, parsed, scalar_points
 from tblog._run import Run
 from tblog._stats import WriterStats, stats_of
 from tblog._tbx import Owner, summary_writer_on, with_dependency_hint
@@ -46,6 +46,36 @@ def claim_session(logdir: str) -> bool:
         first = logdir not in _sessions
         _sessions.add(logdir)
     return first
+
+
+def put_session(
+    writer: RunWriter,
+    hparam_dict: Mapping[str, Any],
+    metric_dict: Mapping[str, Any],
+    global_step: Any,
+    build: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Any, Any, Any]],
+) -> None:
+    """Write an HParams session into a writer's run: the summaries ``build`` makes, the metrics.
+
+    ``build(hparam_dict, metric_dict)`` returns the (experiment, start, end) summaries; the
+    step is checked as the writer checks a call's step.
+
+    Raises:
+        TypeError: The dicts are not mappings.
+        ValueError: A metric is not a number, or a bad step.
+        WriterClosedError: The writer is closed.
+    """
+    run = writer._live()
+    if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
+        msg = "hparam_dict and metric_dict must be mappings"
+        raise TypeError(msg)
+    step, _ = writer._when(global_step, None)
+    metrics = scalar_points(metric_dict, "", step, None)
+    experiment, start, end = build(hparam_dict, metric_dict)
+    claim_session(run.logdir)
+    for summary in (experiment, start, end):
+        run.put(SUMMARY, "_hparams_", constant(summary), 0, None)
+    run.put_many(metrics)
 
 
 def put_summary(run: Run, summary: Any, step: int | None, walltime: float | None) -> None:
@@ -241,11 +271,7 @@ class RunWriter:
         if not isinstance(tag_scalar_dict, Mapping):
             msg = f"tag_scalar_dict must be a mapping, got {type(tag_scalar_dict).__name__}"
             raise TypeError(msg)
-        points = []
-        for key, value in tag_scalar_dict.items():
-            kind, number = checked_scalar(value)
-            points.append((kind, f"{prefix}/{check_tag(key)}", number, step, wall))
-        run.put_many(points)
+        run.put_many(scalar_points(tag_scalar_dict, f"{prefix}/", step, wall))
 
     def add_text(
         self,
@@ -346,30 +372,7 @@ class RunWriter:
             WriterClosedError: The writer is closed.
         """
         del name
-        self._add_hparams(hparam_dict, metric_dict, global_step, hparams_summaries)
-
-    def _add_hparams(
-        self,
-        hparam_dict: Mapping[str, Any],
-        metric_dict: Mapping[str, Any],
-        global_step: int | None,
-        build: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Any, Any, Any]],
-    ) -> None:
-        """Write the (experiment, start, end) summaries ``build`` makes, then the metrics."""
-        run = self._live()
-        if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
-            msg = "hparam_dict and metric_dict must be mappings"
-            raise TypeError(msg)
-        step, _ = self._when(global_step, None)
-        metrics = []
-        for key, value in metric_dict.items():
-            kind, number = checked_scalar(value)
-            metrics.append((kind, check_tag(key), number, step, None))
-        experiment, start, end = build(hparam_dict, metric_dict)
-        claim_session(run.logdir)
-        for summary in (experiment, start, end):
-            run.put(SUMMARY, "_hparams_", constant(summary), 0, None)
-        run.put_many(metrics)
+        put_session(self, hparam_dict, metric_dict, global_step, hparams_summaries)
 
     def add_summary(
         self, summary: Any, global_step: int | None = None, walltime: float | None = None
