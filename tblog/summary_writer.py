@@ -24,14 +24,13 @@ from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
 from tblog._sessions import default_run_name
 from tblog._summaries import (
-    audio_summary,
+    audio_builder,
     check_domains,
-    dtype_name,
     hparams_with_domains,
     scalar_summary,
-    tensor_summary,
+    tensor_builder,
 )
-from tblog._values import check_tag, snapshot
+from tblog._values import check_tag
 from tblog.writer import PathLike, RunWriter, put_session
 
 __all__ = ["FASTEST_FLUSH_SECS", "SummaryWriter", "default_run_name"]
@@ -395,14 +394,7 @@ class SummaryWriter(RunWriter):
         """
         run = self._live()
         checked = check_tag(tag)
-        samples = snapshot(snd_tensor).squeeze()
-        if samples.ndim != 1:
-            msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
-            raise ValueError(msg)
-        rate = peer.sample_rate(sample_rate)
-        import wave  # here, not on the writer thread: a fork never catches it mid-import
-
-        build = functools.partial(audio_summary, wave, checked, samples, rate)
+        build = audio_builder(checked, snd_tensor, sample_rate)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_tensor(
@@ -415,11 +407,7 @@ class SummaryWriter(RunWriter):
         """
         run = self._live()
         checked = check_tag(tag)
-        array = snapshot(tensor)
-        if dtype_name(array) is None:
-            msg = f"add_tensor cannot write dtype {array.dtype}"
-            raise ValueError(msg)
-        build = functools.partial(tensor_summary, checked, array)
+        build = tensor_builder(checked, tensor)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_hparams(
