@@ -321,7 +321,9 @@ class SummaryWriter(RunWriter):
         super().add_scalars(main_tag, tag_scalar_dict, global_step, walltime)
         known = self._charted.get(main_tag)
         if known is None or not known.issuperset(tag_scalar_dict):
-            self._chart(check_tag(main_tag), [check_tag(key) for key in tag_scalar_dict])
+            keys = [check_tag(key) for key in tag_scalar_dict]
+            charts.add_lines(self._logdir, check_tag(main_tag), keys, self._layout_writer())
+            self._charted[main_tag] = (known or frozenset()) | frozenset(keys)
 
     def add_images(
         self,
@@ -485,13 +487,13 @@ class SummaryWriter(RunWriter):
             TypeError: The layout is not a mapping of mappings of ``[kind, tags]``.
             ValueError: An unknown chart kind, or a Margin chart without 3 tags.
         """
-        self._merge_layout(layout)
+        charts.merge(self._logdir, layout, self._layout_writer())
 
     def add_custom_scalars_multilinechart(
         self, tags: Sequence[str], category: str = "default", title: str = "untitled"
     ) -> None:
         """Add a Multiline chart of ``tags`` to the run's Custom Scalars layout."""
-        self._merge_layout({category: {title: ["Multiline", list(tags)]}})
+        self.add_custom_scalars({category: {title: ["Multiline", list(tags)]}})
 
     def add_custom_scalars_marginchart(
         self, tags: Sequence[str], category: str = "default", title: str = "untitled"
@@ -501,29 +503,12 @@ class SummaryWriter(RunWriter):
         Raises:
             ValueError: ``tags`` does not hold exactly 3 tags.
         """
-        self._merge_layout({category: {title: ["Margin", list(tags)]}})
-
-    def _chart(self, main_tag: str, keys: list[str]) -> None:
-        """Put a Multiline chart of ``main_tag``'s series in the run's layout."""
-        self._live()
-        charts.add_lines(self._logdir, main_tag, keys, self._layout_writer())
-        self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
-
-    def _merge_layout(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
-        """Merge charts into the run's layout and write the whole layout (the latest one wins)."""
-        self._live()
-        charts.merge(self._logdir, layout, self._layout_writer())
+        self.add_custom_scalars({category: {title: ["Margin", list(tags)]}})
 
     def _layout_writer(self) -> Callable[[Any], None] | None:
         """What puts a layout summary on this writer's run; None for a writer that keeps none."""
-        if self._null:
-            return None
         run = self._live()
-
-        def write(summary: Any) -> None:
-            run.put(SUMMARY, charts.LAYOUT_TAG, constant(summary), None, None, counted=True)
-
-        return write
+        return None if self._null else charts.writer_on(run)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
