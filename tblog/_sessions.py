@@ -1,4 +1,8 @@
-"""Where a SummaryWriter's points land: its run directory, a session's sub-run, or nowhere."""
+"""Where a SummaryWriter's points land: its run directory, a session's sub-run, or nowhere.
+
+It chooses the run directory, opens (and after ``close()`` reopens) the writer's share of the
+run, and decides whether an HParams session goes into the run itself or into a sub-run.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import datetime
 import os
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from tblog import _registry
 from tblog._hparams_tags import SESSION_START_TAG
+from tblog._options import WriterOptions
+from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
 from tblog.writer import PathLike, claim_session
 
@@ -41,6 +47,22 @@ def default_run_name(comment: str = "") -> str:
 def now() -> datetime.datetime:
     """The local time that names a default run (a seam for tests)."""
     return datetime.datetime.now()  # the peers name runs by local time
+
+
+def open_share(logdir: str, options: WriterOptions, purge_step: int | None, *, null: bool) -> Run:
+    """A new writer's share of its run; with ``purge_step``, continued as ``tblog.restore`` does.
+
+    ``null`` (``write_to_disk=False``): a ``NullRun``, which opens nothing.
+    """
+    if null:
+        return cast("Run", NullRun(_registry.run_key(logdir)))
+    plan: Plan = ([], {}) if purge_step is None else resume_plan(logdir, purge_step)
+    return open_resumed(logdir, options, plan, purge_relogged=False)
+
+
+def reopen_share(logdir: str, options: WriterOptions, *, null: bool) -> Run:
+    """A closed writer's share of its run again (``logdir``: the run's key), the peers' way."""
+    return cast("Run", NullRun(logdir)) if null else _registry.acquire(logdir, options)
 
 
 def sub_run(logdir: str, name: str) -> str:

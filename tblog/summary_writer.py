@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
 from tblog import _charts as charts
 from tblog import _options, _registry
@@ -20,7 +20,6 @@ from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
 from tblog._peer import FASTEST_FLUSH_SECS, peer_step
-from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
 from tblog._sessions import default_run_name
 from tblog._summaries import (
@@ -112,15 +111,7 @@ class SummaryWriter(RunWriter):
         self._charted: dict[str, frozenset[str]] = {}  # add_scalars keys already in the layout
         self._tbx = None
         self._reopening = threading.Lock()
-        if self._null:
-            self._hold(cast("Run", sessions.NullRun(_registry.run_key(self._given))))
-        else:
-            self._hold(self._open(purge))
-
-    def _open(self, purge_step: int | None) -> Run:
-        """Acquire the run; with ``purge_step``, continue it as ``tblog.restore`` does."""
-        plan: Plan = ([], {}) if purge_step is None else resume_plan(self._given, purge_step)
-        return open_resumed(self._given, self._options, plan, purge_relogged=False)
+        self._hold(sessions.open_share(self._given, self._options, purge, null=self._null))
 
     def _live(self) -> Run:
         """The run; after ``close()`` a call reopens this writer's share, as tensorboardX does."""
@@ -129,10 +120,7 @@ class SummaryWriter(RunWriter):
             with self._reopening:  # two threads writing after close() take one share
                 run = self._run
                 if run is None:
-                    if self._null:
-                        run = cast("Run", sessions.NullRun(self._logdir))
-                    else:
-                        run = _registry.acquire(self._logdir, self._options)
+                    run = sessions.reopen_share(self._logdir, self._options, null=self._null)
                     self._hold(run)
         return run
 
