@@ -58,12 +58,19 @@ def parsed(convert: Callable[[Any], Any], message: Any, what: str) -> Any:
         raise ValueError(msg) from None
 
 
-def checked_when(step: Any, walltime: Any) -> tuple[int | None, float | None]:
+def checked_when(
+    step: Any, walltime: Any, defaults: tuple[int | None, float | None] | None = None
+) -> tuple[int | None, float | None]:
     """A call's step and walltime in any of the peers' forms, checked (None: resolved later).
+
+    ``defaults`` (a writer's ``use_metadata``) stand in for a step or walltime not given.
 
     Raises:
         ValueError: A bad step or walltime (the message names it).
     """
+    if defaults is not None:
+        step = defaults[0] if step is None else step
+        walltime = defaults[1] if walltime is None else walltime
     return check_step(peer_step(step)), check_walltime(peer_walltime(walltime))
 
 

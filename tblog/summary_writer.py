@@ -9,7 +9,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 from tblog import _charts as charts
@@ -126,19 +125,9 @@ class SummaryWriter(RunWriter):
 
     def _when(self, global_step: Any, walltime: Any) -> tuple[int | None, float | None]:
         """Checked step and walltime; missing ones come from an active ``use_metadata``."""
-        metadata = self._metadata
-        if metadata is not None:
-            if global_step is None:
-                global_step = metadata[0]
-            if walltime is None:
-                walltime = metadata[1]
-        return peer.checked_when(global_step, walltime)
+        return peer.checked_when(global_step, walltime, self._metadata)
 
     # ---- state ----------------------------------------------------------------------------
-
-    def get_logdir(self) -> str:
-        """Return the run directory as given (or the default one chosen): torch's method."""
-        return self._given
 
     @property
     def log_dir(self) -> str:
@@ -506,14 +495,3 @@ class SummaryWriter(RunWriter):
             self._run = None
             return
         super().close()
-
-    def __enter__(self) -> SummaryWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

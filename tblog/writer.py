@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from tblog import _options, _registry
 from tblog._encode import as_summary, constant, hparams_summaries
@@ -24,6 +24,7 @@ from tblog._values import MAX_STEP, Point, check_step, check_tag, check_walltime
 from tblog.exceptions import WriterClosedError
 
 PathLike = str | os.PathLike[str]
+_Writer = TypeVar("_Writer", bound="RunWriter")
 
 
 def put_points(writer: RunWriter, points: list[Point]) -> None:
@@ -464,7 +465,7 @@ class RunWriter:
             if run is not None:
                 _registry.release(run)
 
-    def __enter__(self) -> RunWriter:
+    def __enter__(self: _Writer) -> _Writer:
         return self
 
     def __exit__(
