@@ -33,6 +33,9 @@ from tblog.writer import PathLike, RunWriter, put_session
 
 __all__ = ["FASTEST_FLUSH_SECS", "SummaryWriter", "default_run_name"]
 
+# RunWriter's add_scalar, looked up once: a plain add_scalar call goes straight to its fast path.
+_plain_add_scalar = RunWriter.add_scalar
+
 
 class SummaryWriter(RunWriter):
     """tensorboardX's and ``torch.utils.tensorboard``'s ``SummaryWriter``, writing through tblog.
@@ -243,8 +246,7 @@ class SummaryWriter(RunWriter):
                 double_precision,
             )
             return
-        # A plain call takes RunWriter's one fast path (named, not super(): no super object).
-        RunWriter.add_scalar(self, tag, scalar_value, global_step, walltime)
+        _plain_add_scalar(self, tag, scalar_value, global_step, walltime)  # the one fast path
 
     def _scalar(
         self,
