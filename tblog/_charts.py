@@ -6,10 +6,15 @@ import contextlib
 import copy
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tblog._encode import constant
+from tblog._kinds import SUMMARY
 from tblog._record import split_records
 from tblog._summaries import check_layout, exact
+
+if TYPE_CHECKING:
+    from tblog._run import Run
 
 #: The Custom Scalars category that holds one Multiline chart per ``add_scalars`` main tag.
 SCALARS_CATEGORY = "add_scalars"
@@ -66,6 +71,15 @@ def add_lines(
         new = [exact(f"{main_tag}/{key}") for key in keys]
         regexes += [regex for regex in dict.fromkeys(new) if regex not in regexes]
         merge(logdir, {SCALARS_CATEGORY: {main_tag: ["Multiline", regexes]}}, write)
+
+
+def writer_on(run: Run) -> Callable[[Any], None]:
+    """What puts a layout summary on ``run``: its own step count, whatever ``tblog.step`` says."""
+
+    def write(summary: Any) -> None:
+        run.put(SUMMARY, LAYOUT_TAG, constant(summary), None, None, counted=True)
+
+    return write
 
 
 def _known(logdir: str) -> Layout:

@@ -1,4 +1,8 @@
-"""Where a SummaryWriter's points land: its run directory, a session's sub-run, or nowhere."""
+"""Where a SummaryWriter's points land: its run directory, a session's sub-run, or nowhere.
+
+It chooses the run directory, opens (and after ``close()`` reopens) the writer's share of the
+run, and decides whether an HParams session goes into the run itself or into a sub-run.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import datetime
 import os
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from tblog import _registry
 from tblog._hparams_tags import SESSION_START_TAG
+from tblog._options import WriterOptions
+from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
-from tblog.writer import PathLike
+from tblog.writer import PathLike, claim_session
 
 
 def choose_logdir(log_dir: PathLike | None, logdir: PathLike | None, comment: str) -> str:
@@ -43,6 +49,22 @@ def now() -> datetime.datetime:
     return datetime.datetime.now()  # the peers name runs by local time
 
 
+def open_share(logdir: str, options: WriterOptions, purge_step: int | None, *, null: bool) -> Run:
+    """A new writer's share of its run; with ``purge_step``, continued as ``tblog.restore`` does.
+
+    ``null`` (``write_to_disk=False``): a ``NullRun``, which opens nothing.
+    """
+    if null:
+        return cast("Run", NullRun(_registry.run_key(logdir)))
+    plan: Plan = ([], {}) if purge_step is None else resume_plan(logdir, purge_step)
+    return open_resumed(logdir, options, plan, purge_relogged=False)
+
+
+def reopen_share(logdir: str, options: WriterOptions, *, null: bool) -> Run:
+    """A closed writer's share of its run again (``logdir``: the run's key), the peers' way."""
+    return cast("Run", NullRun(logdir)) if null else _registry.acquire(logdir, options)
+
+
 def sub_run(logdir: str, name: str) -> str:
     """The sub-run ``name`` of a run directory or URL."""
     from tblog._location import is_url
@@ -68,6 +90,14 @@ def written_tags(run: Run) -> set[str] | None:
     except (OSError, ValueError):
         return None
     return set(reader.last_steps()) | set(reader.state.plugins)
+
+
+def claim_own_run(run: Run, metric_dict: Any) -> bool:
+    """True if an HParams session goes into the run itself, which then holds one.
+
+    So it does when it is the run's first session in this process and ``own_run_free``.
+    """
+    return claim_session(run.logdir) and own_run_free(run, metric_dict)
 
 
 def own_run_free(run: Run, metric_dict: Any) -> bool:

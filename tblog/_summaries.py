@@ -1,11 +1,15 @@
-"""The protos ``SummaryWriter`` builds on the caller's thread: summaries, layouts, hparams."""
+"""The protos ``SummaryWriter`` writes (summaries, layouts, hparams) and their checks at a call."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from tblog._peer import sample_rate as whole_sample_rate
+from tblog._values import snapshot
 
 
 def exact(tag: str) -> str:
@@ -78,6 +82,22 @@ def audio_summary(wave: Any, tag: str, samples: Any, sample_rate: int) -> Any:
     return Summary(value=[Summary.Value(tag=tag, audio=audio)])
 
 
+def audio_builder(tag: str, sound: Any, sample_rate: Any) -> Callable[[], Any]:
+    """What builds an audio summary of ``sound`` (copied and checked now) on the writer thread.
+
+    Raises:
+        ValueError: ``sound`` is not one channel of samples, or a bad sample rate.
+    """
+    samples = snapshot(sound).squeeze()
+    if samples.ndim != 1:
+        msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
+        raise ValueError(msg)
+    rate = whole_sample_rate(sample_rate)
+    import wave  # here, not on the writer thread: a fork never catches it mid-import
+
+    return functools.partial(audio_summary, wave, tag, samples, rate)
+
+
 _DTYPES = {
     "float16": "DT_HALF",
     "float32": "DT_FLOAT",
@@ -112,6 +132,19 @@ def tensor_summary(tag: str, array: Any) -> Any:
     tensor = TensorProto(dtype=dtype_name(array), tensor_shape=shape, tensor_content=content)
     metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="tensor"))
     return Summary(value=[Summary.Value(tag=tag, metadata=metadata, tensor=tensor)])
+
+
+def tensor_builder(tag: str, tensor: Any) -> Callable[[], Any]:
+    """What builds a tensor summary of ``tensor`` (copied and checked now) on the writer thread.
+
+    Raises:
+        ValueError: A dtype a TensorProto cannot hold.
+    """
+    array = snapshot(tensor)
+    if dtype_name(array) is None:
+        msg = f"add_tensor cannot write dtype {array.dtype}"
+        raise ValueError(msg)
+    return functools.partial(tensor_summary, tag, array)
 
 
 def check_domains(

@@ -9,8 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
 from tblog import _charts as charts
 from tblog import _options, _registry
@@ -19,25 +18,23 @@ from tblog import _sessions as sessions
 from tblog._encode import constant
 from tblog._kinds import SUMMARY
 from tblog._options import WriterOptions
-from tblog._peer import one_element, peer_step
-from tblog._resume import Plan, open_resumed, resume_plan
+from tblog._peer import FASTEST_FLUSH_SECS, peer_step
 from tblog._run import Run
 from tblog._sessions import default_run_name
 from tblog._summaries import (
-    audio_summary,
+    audio_builder,
     check_domains,
-    dtype_name,
     hparams_with_domains,
     scalar_summary,
-    tensor_summary,
+    tensor_builder,
 )
-from tblog._values import MAX_STEP, check_step, check_tag, check_walltime, classify, snapshot
-from tblog.writer import PathLike, RunWriter, claim_session
+from tblog._values import check_tag
+from tblog.writer import PathLike, RunWriter, put_session
 
 __all__ = ["FASTEST_FLUSH_SECS", "SummaryWriter", "default_run_name"]
 
-#: The period of a writer made with ``flush_secs=0`` (the peers' "write at once").
-FASTEST_FLUSH_SECS = 0.05
+# RunWriter's add_scalar, looked up once: a plain add_scalar call goes straight to its fast path.
+_plain_add_scalar = RunWriter.add_scalar
 
 
 class SummaryWriter(RunWriter):
@@ -106,19 +103,9 @@ class SummaryWriter(RunWriter):
         nan_warning: bool = True,
     ) -> None:
         del max_queue  # tensorboardX's and torch's flush trigger; tblog writes every flush_secs
-        if comment is None:  # tensorboardX takes it as no comment
-            comment = ""
-        if type(flush_secs) in (int, float) and flush_secs == 0:  # the peers: write at once
-            flush_secs = FASTEST_FLUSH_SECS
-        for name, value in (("comment", comment), ("filename_suffix", filename_suffix)):
-            if not isinstance(value, str):
-                msg = f"{name} must be a str, got {type(value).__name__}"
-                raise TypeError(msg)
-        try:
-            purge = check_step(purge_step)
-        except ValueError:
-            msg = f"purge_step must be an int >= 0 or None, got {purge_step!r}"
-            raise ValueError(msg) from None
+        comment, flush_secs, purge = peer.writer_arguments(
+            comment, flush_secs, filename_suffix, purge_step
+        )
         self._given = sessions.choose_logdir(log_dir, logdir, comment)
         self._options = WriterOptions.pick(locals())
         self._null = not write_to_disk
@@ -126,15 +113,7 @@ class SummaryWriter(RunWriter):
         self._charted: dict[str, frozenset[str]] = {}  # add_scalars keys already in the layout
         self._tbx = None
         self._reopening = threading.Lock()
-        if self._null:
-            self._hold(cast("Run", sessions.NullRun(_registry.run_key(self._given))))
-        else:
-            self._hold(self._open(purge))
-
-    def _open(self, purge_step: int | None) -> Run:
-        """Acquire the run; with ``purge_step``, continue it as ``tblog.restore`` does."""
-        plan: Plan = ([], {}) if purge_step is None else resume_plan(self._given, purge_step)
-        return open_resumed(self._given, self._options, plan, purge_relogged=False)
+        self._hold(sessions.open_share(self._given, self._options, purge, null=self._null))
 
     def _live(self) -> Run:
         """The run; after ``close()`` a call reopens this writer's share, as tensorboardX does."""
@@ -143,28 +122,15 @@ class SummaryWriter(RunWriter):
             with self._reopening:  # two threads writing after close() take one share
                 run = self._run
                 if run is None:
-                    if self._null:
-                        run = cast("Run", sessions.NullRun(self._logdir))
-                    else:
-                        run = _registry.acquire(self._logdir, self._options)
+                    run = sessions.reopen_share(self._logdir, self._options, null=self._null)
                     self._hold(run)
         return run
 
     def _when(self, global_step: Any, walltime: Any) -> tuple[int | None, float | None]:
         """Checked step and walltime; missing ones come from an active ``use_metadata``."""
-        metadata = self._metadata
-        if metadata is not None:
-            if global_step is None:
-                global_step = metadata[0]
-            if walltime is None:
-                walltime = metadata[1]
-        return check_step(peer_step(global_step)), check_walltime(peer.peer_walltime(walltime))
+        return peer.checked_when(global_step, walltime, self._metadata)
 
     # ---- state ----------------------------------------------------------------------------
-
-    def get_logdir(self) -> str:
-        """Return the run directory as given (or the default one chosen): torch's method."""
-        return self._given
 
     @property
     def log_dir(self) -> str:
@@ -207,10 +173,7 @@ class SummaryWriter(RunWriter):
         if global_step is None and walltime is None:
             msg = "use_metadata needs global_step or walltime"
             raise ValueError(msg)
-        metadata = (
-            check_step(peer_step(global_step)),
-            check_walltime(peer.peer_walltime(walltime)),
-        )
+        metadata = peer.checked_when(global_step, walltime)
         previous, self._metadata = self._metadata, metadata
         try:
             yield self
@@ -228,26 +191,14 @@ class SummaryWriter(RunWriter):
         Raises:
             NotImplementedError: The run is in object storage.
         """
-        from tblog import _read
         from tblog._location import is_url
+        from tblog._read import scalar_points
 
         if is_url(self._logdir):
             msg = "export_scalars_to_json reads the run from disk; this run is in object storage"
             raise NotImplementedError(msg)
         self.flush()
-        scalars: dict[str, list[list[float]]] = {}
-        if not self._null:
-            reader = _read.RunReader(_read.Source(), self._logdir, want=(_read.SCALARS,))
-            reader.update()
-            found = reader.scalars()
-            for code, step, wall, value in zip(
-                found.tag.tolist(),
-                found.step.tolist(),
-                found.wall_time.tolist(),
-                found.value.tolist(),
-                strict=True,
-            ):
-                scalars.setdefault(found.tags[code], []).append([wall, step, value])
+        scalars = {} if self._null else scalar_points(self._logdir)
         exported = {os.path.join(self._given, tag): points for tag, points in scalars.items()}
         with open(path, "w", encoding="utf-8") as file:
             json.dump(exported, file)
@@ -283,29 +234,19 @@ class SummaryWriter(RunWriter):
         Raises:
             ValueError: A bad tag, value, step or walltime (the message names it).
         """
-        run = self._run
-        if (
-            run is not None
-            and scalar_value.__class__ is float
-            and global_step.__class__ is int
-            and 0 <= global_step <= MAX_STEP
-            and tag.__class__ is str
-            and tag
-            and walltime is None
-            and not (display_name or summary_description or new_style or self._metadata)
-        ):  # the common call: tblog's fast path (a float, an explicit step, now)
-            run.put_scalar(tag, scalar_value, global_step, time.time())
+        if display_name or summary_description or new_style or self._metadata is not None:
+            self._scalar(
+                tag,
+                scalar_value,
+                global_step,
+                walltime,
+                display_name,
+                summary_description,
+                new_style,
+                double_precision,
+            )
             return
-        self._scalar(
-            tag,
-            scalar_value,
-            global_step,
-            walltime,
-            display_name,
-            summary_description,
-            new_style,
-            double_precision,
-        )
+        _plain_add_scalar(self, tag, scalar_value, global_step, walltime)  # the one fast path
 
     def _scalar(
         self,
@@ -318,16 +259,16 @@ class SummaryWriter(RunWriter):
         new_style: bool,
         double_precision: bool,
     ) -> None:
-        """``add_scalar`` off its fast path: peers' extra arguments, metadata, other values."""
-        if isinstance(display_name, bool):  # torch's positional new_style, double_precision
-            new_style, double_precision = display_name, bool(summary_description)
-            display_name = summary_description = ""
+        """``add_scalar`` with the peers' extra arguments, or within ``use_metadata``."""
+        display_name, summary_description, new_style, double_precision = peer.scalar_arguments(
+            display_name, summary_description, new_style, double_precision
+        )
         if not (display_name or summary_description or new_style):
             super().add_scalar(tag, scalar_value, *self._when(global_step, walltime))
             return
         run = self._live()
         checked = check_tag(tag)
-        _, number = classify(one_element(scalar_value), "scalar")
+        _, number = peer.checked_scalar(scalar_value)
         build = functools.partial(
             scalar_summary,
             checked,
@@ -359,7 +300,9 @@ class SummaryWriter(RunWriter):
         super().add_scalars(main_tag, tag_scalar_dict, global_step, walltime)
         known = self._charted.get(main_tag)
         if known is None or not known.issuperset(tag_scalar_dict):
-            self._chart(check_tag(main_tag), [check_tag(key) for key in tag_scalar_dict])
+            keys = [check_tag(key) for key in tag_scalar_dict]
+            charts.add_lines(self._logdir, check_tag(main_tag), keys, self._layout_writer())
+            self._charted[main_tag] = (known or frozenset()) | frozenset(keys)
 
     def add_images(
         self,
@@ -402,11 +345,7 @@ class SummaryWriter(RunWriter):
         Raises:
             TypeError: Too many positional arguments.
         """
-        if args:
-            given = peer.boxes_arguments(args)
-            rescale = given.get("rescale", rescale)
-            dataformats = given.get("dataformats", dataformats)
-            labels = given.get("labels", labels)
+        rescale, dataformats, labels = peer.boxes_arguments(args, rescale, dataformats, labels)
         self._tensorboardx().add_image_with_boxes(
             tag,
             img_tensor,
@@ -436,17 +375,7 @@ class SummaryWriter(RunWriter):
         """
         run = self._live()
         checked = check_tag(tag)
-        samples = snapshot(snd_tensor).squeeze()
-        if samples.ndim != 1:
-            msg = f"snd_tensor must hold one channel of samples, got shape {samples.shape}"
-            raise ValueError(msg)
-        rate = peer.whole_number(sample_rate)
-        if rate is None or not 1 <= rate < 2**32:  # a WAV header holds 32 bits
-            msg = f"sample_rate must be a whole number >= 1 and < 2**32, got {sample_rate!r}"
-            raise ValueError(msg)
-        import wave  # here, not on the writer thread: a fork never catches it mid-import
-
-        build = functools.partial(audio_summary, wave, checked, samples, rate)
+        build = audio_builder(checked, snd_tensor, sample_rate)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_tensor(
@@ -459,11 +388,7 @@ class SummaryWriter(RunWriter):
         """
         run = self._live()
         checked = check_tag(tag)
-        array = snapshot(tensor)
-        if dtype_name(array) is None:
-            msg = f"add_tensor cannot write dtype {array.dtype}"
-            raise ValueError(msg)
-        build = functools.partial(tensor_summary, checked, array)
+        build = tensor_builder(checked, tensor)
         run.put(SUMMARY, checked, build, *self._when(global_step, walltime))
 
     def add_hparams(
@@ -493,20 +418,18 @@ class SummaryWriter(RunWriter):
                 hyperparameter's type, or too many positional arguments.
             ValueError: A metric is not a number, or a bad step.
         """
-        if args:
-            given = peer.hparams_arguments(args)
-            hparam_domain_discrete = given.get("domain", hparam_domain_discrete)
-            global_step = given.get("step", global_step)
-            name = given.get("name", given.get("run_name", name))
+        hparam_domain_discrete, name, global_step = peer.hparams_arguments(
+            args, hparam_domain_discrete, name, global_step
+        )
         domains = check_domains(hparam_dict, hparam_domain_discrete)
         build = functools.partial(hparams_with_domains, domains=domains)
         run = self._live()
-        if self._null or (claim_session(self._logdir) and sessions.own_run_free(run, metric_dict)):
-            self._add_hparams(hparam_dict, metric_dict, global_step, build)
+        if self._null or sessions.claim_own_run(run, metric_dict):
+            put_session(self, hparam_dict, metric_dict, global_step, build)
             return
         sub = sessions.sub_run(self._logdir, name or run_name or str(time.time()))
         with RunWriter.sharing(_registry.acquire(sub, self._options)) as session:
-            session._add_hparams(hparam_dict, metric_dict, peer_step(global_step), build)
+            put_session(session, hparam_dict, metric_dict, peer_step(global_step), build)
 
     def add_embedding(
         self,
@@ -543,13 +466,13 @@ class SummaryWriter(RunWriter):
             TypeError: The layout is not a mapping of mappings of ``[kind, tags]``.
             ValueError: An unknown chart kind, or a Margin chart without 3 tags.
         """
-        self._merge_layout(layout)
+        charts.merge(self._logdir, layout, self._layout_writer())
 
     def add_custom_scalars_multilinechart(
         self, tags: Sequence[str], category: str = "default", title: str = "untitled"
     ) -> None:
         """Add a Multiline chart of ``tags`` to the run's Custom Scalars layout."""
-        self._merge_layout({category: {title: ["Multiline", list(tags)]}})
+        self.add_custom_scalars({category: {title: ["Multiline", list(tags)]}})
 
     def add_custom_scalars_marginchart(
         self, tags: Sequence[str], category: str = "default", title: str = "untitled"
@@ -559,29 +482,12 @@ class SummaryWriter(RunWriter):
         Raises:
             ValueError: ``tags`` does not hold exactly 3 tags.
         """
-        self._merge_layout({category: {title: ["Margin", list(tags)]}})
-
-    def _chart(self, main_tag: str, keys: list[str]) -> None:
-        """Put a Multiline chart of ``main_tag``'s series in the run's layout."""
-        self._live()
-        charts.add_lines(self._logdir, main_tag, keys, self._layout_writer())
-        self._charted[main_tag] = self._charted.get(main_tag, frozenset()) | frozenset(keys)
-
-    def _merge_layout(self, layout: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
-        """Merge charts into the run's layout and write the whole layout (the latest one wins)."""
-        self._live()
-        charts.merge(self._logdir, layout, self._layout_writer())
+        self.add_custom_scalars({category: {title: ["Margin", list(tags)]}})
 
     def _layout_writer(self) -> Callable[[Any], None] | None:
         """What puts a layout summary on this writer's run; None for a writer that keeps none."""
-        if self._null:
-            return None
         run = self._live()
-
-        def write(summary: Any) -> None:
-            run.put(SUMMARY, charts.LAYOUT_TAG, constant(summary), None, None, counted=True)
-
-        return write
+        return None if self._null else charts.writer_on(run)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -591,14 +497,3 @@ class SummaryWriter(RunWriter):
             self._run = None
             return
         super().close()
-
-    def __enter__(self) -> SummaryWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

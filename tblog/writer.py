@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from tblog import _options, _registry
 from tblog._encode import as_summary, constant, hparams_summaries
@@ -16,7 +16,7 @@ from tblog._extras import require
 from tblog._hparams_tags import SESSION_START_TAG
 from tblog._kinds import HISTOGRAM, SUMMARY, TEXT
 from tblog._options import WriterOptions
-from tblog._peer import check_image_layout, one_element, parsed
+from tblog._peer import check_image_layout, checked_scalar, parsed, scalar_points
 from tblog._run import Run
 from tblog._stats import WriterStats, stats_of
 from tblog._tbx import Owner, summary_writer_on, with_dependency_hint
@@ -24,6 +24,7 @@ from tblog._values import MAX_STEP, Point, check_step, check_tag, check_walltime
 from tblog.exceptions import WriterClosedError
 
 PathLike = str | os.PathLike[str]
+_Writer = TypeVar("_Writer", bound="RunWriter")
 
 
 def put_points(writer: RunWriter, points: list[Point]) -> None:
@@ -46,6 +47,36 @@ def claim_session(logdir: str) -> bool:
         first = logdir not in _sessions
         _sessions.add(logdir)
     return first
+
+
+def put_session(
+    writer: RunWriter,
+    hparam_dict: Mapping[str, Any],
+    metric_dict: Mapping[str, Any],
+    global_step: Any,
+    build: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Any, Any, Any]],
+) -> None:
+    """Write an HParams session into a writer's run: the summaries ``build`` makes, the metrics.
+
+    ``build(hparam_dict, metric_dict)`` returns the (experiment, start, end) summaries; the
+    step is checked as the writer checks a call's step.
+
+    Raises:
+        TypeError: The dicts are not mappings.
+        ValueError: A metric is not a number, or a bad step.
+        WriterClosedError: The writer is closed.
+    """
+    run = writer._live()
+    if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
+        msg = "hparam_dict and metric_dict must be mappings"
+        raise TypeError(msg)
+    step, _ = writer._when(global_step, None)
+    metrics = scalar_points(metric_dict, "", step, None)
+    experiment, start, end = build(hparam_dict, metric_dict)
+    claim_session(run.logdir)
+    for summary in (experiment, start, end):
+        run.put(SUMMARY, "_hparams_", constant(summary), 0, None)
+    run.put_many(metrics)
 
 
 def put_summary(run: Run, summary: Any, step: int | None, walltime: float | None) -> None:
@@ -218,7 +249,7 @@ class RunWriter:
             run.put_scalar(tag, scalar_value, global_step, time.time())
             return
         run = self._live()
-        kind, value = classify(one_element(scalar_value), "scalar")
+        kind, value = checked_scalar(scalar_value)
         run.put(kind, check_tag(tag), value, *self._when(global_step, walltime))
 
     def add_scalars(
@@ -241,11 +272,7 @@ class RunWriter:
         if not isinstance(tag_scalar_dict, Mapping):
             msg = f"tag_scalar_dict must be a mapping, got {type(tag_scalar_dict).__name__}"
             raise TypeError(msg)
-        points = []
-        for key, value in tag_scalar_dict.items():
-            kind, number = classify(one_element(value), "scalar")
-            points.append((kind, f"{prefix}/{check_tag(key)}", number, step, wall))
-        run.put_many(points)
+        run.put_many(scalar_points(tag_scalar_dict, f"{prefix}/", step, wall))
 
     def add_text(
         self,
@@ -346,30 +373,7 @@ class RunWriter:
             WriterClosedError: The writer is closed.
         """
         del name
-        self._add_hparams(hparam_dict, metric_dict, global_step, hparams_summaries)
-
-    def _add_hparams(
-        self,
-        hparam_dict: Mapping[str, Any],
-        metric_dict: Mapping[str, Any],
-        global_step: int | None,
-        build: Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[Any, Any, Any]],
-    ) -> None:
-        """Write the (experiment, start, end) summaries ``build`` makes, then the metrics."""
-        run = self._live()
-        if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
-            msg = "hparam_dict and metric_dict must be mappings"
-            raise TypeError(msg)
-        step, _ = self._when(global_step, None)
-        metrics = []
-        for key, value in metric_dict.items():
-            kind, number = classify(one_element(value), "scalar")
-            metrics.append((kind, check_tag(key), number, step, None))
-        experiment, start, end = build(hparam_dict, metric_dict)
-        claim_session(run.logdir)
-        for summary in (experiment, start, end):
-            run.put(SUMMARY, "_hparams_", constant(summary), 0, None)
-        run.put_many(metrics)
+        put_session(self, hparam_dict, metric_dict, global_step, hparams_summaries)
 
     def add_summary(
         self, summary: Any, global_step: int | None = None, walltime: float | None = None
@@ -461,7 +465,7 @@ class RunWriter:
             if run is not None:
                 _registry.release(run)
 
-    def __enter__(self) -> RunWriter:
+    def __enter__(self: _Writer) -> _Writer:
         return self
 
     def __exit__(

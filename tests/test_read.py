@@ -452,6 +452,16 @@ def test_a_torn_tail_is_read_once_completed(tmp_path: Path) -> None:
     assert [0, 1, 2] == [s for s, _, _ in _tb_scalars(tmp_path)["x"]]
 
 
+def test_scalar_points_of_a_run_leave_purged_points_out(tmp_path: Path) -> None:
+    """scalar_points: {tag: [[walltime, step, value], ...]} in file order, without purged points."""
+    with tblog.SummaryWriter(tmp_path) as writer:
+        for step in range(4):
+            writer.add_scalar("x", float(step), step, walltime=10.0 + step)
+    with tblog.SummaryWriter(tmp_path, purge_step=2, filename_suffix=".2") as writer:
+        writer.add_scalar("x", 7.0, 2, walltime=20.0)
+    assert {"x": [[10.0, 0, 0.0], [11.0, 1, 1.0], [20.0, 2, 7.0]]} == _read.scalar_points(tmp_path)
+
+
 # ---- the fast path against the slow one -------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ from tblog._read.events import (
     source_records,
 )
 from tblog._read.points import HISTOGRAMS, SCALARS, TEXT, Histograms, Scalars, Texts
-from tblog._read.run import RunReader, last_steps, open_runs, tag_filter
+from tblog._read.run import RunReader, last_steps, open_runs, scalar_points, tag_filter
 from tblog._read.sources import Source, event_files, find_runs
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "iter_records",
     "last_steps",
     "open_runs",
+    "scalar_points",
     "source_records",
     "tag_filter",
 ]

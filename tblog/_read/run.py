@@ -245,6 +245,27 @@ def last_steps(run_dir: str | os.PathLike[str]) -> dict[str, int]:
     return reader.last_steps()
 
 
+def scalar_points(run_dir: str | os.PathLike[str]) -> dict[str, list[list[float]]]:
+    """Return every scalar of a run directory as ``{tag: [[walltime, step, value], ...]}``.
+
+    Points of a tag come in file order; purged points are left out, as TensorBoard leaves
+    them out (tensorboardX's ``export_scalars_to_json`` layout, without the run prefix).
+    """
+    reader = RunReader(Source(), os.fspath(run_dir), want=(SCALARS,))
+    reader.update()
+    found = reader.scalars()
+    points: dict[str, list[list[float]]] = {}
+    for code, step, wall, value in zip(
+        found.tag.tolist(),
+        found.step.tolist(),
+        found.wall_time.tolist(),
+        found.value.tolist(),
+        strict=True,
+    ):
+        points.setdefault(found.tags[code], []).append([wall, step, value])
+    return points
+
+
 def open_runs(
     path: str | os.PathLike[str], want: Sequence[str]
 ) -> tuple[Source, list[tuple[str, RunReader]]]:
