@@ -434,7 +434,6 @@ class Run:
     def _drain(self) -> None:
         queue = self._queue
         popleft = queue.popleft
-        encode = self._protos.event
         while queue:
             batch = [popleft() for _ in range(min(len(queue), _CHUNK))]
             kinds, tags, payloads, steps, walls = zip(*batch, strict=True)
@@ -445,44 +444,59 @@ class Run:
             if kinds.count(SCALAR) == len(kinds):  # the common case: only scalars
                 chunks, count = self._encode_scalars(tags, payloads, steps, walls)
                 self._write(chunks, count)
+            else:
+                self._drain_mixed(kinds, tags, payloads, steps, walls)
+
+    def _drain_mixed(
+        self,
+        kinds: tuple[int, ...],
+        tags: tuple[str, ...],
+        payloads: tuple[Any, ...],
+        steps: tuple[Any, ...],
+        walls: tuple[Any, ...],
+    ) -> None:
+        """Write a batch of mixed kinds: runs of scalars batch-encoded, flush markers in order."""
+        encode = self._protos.event
+        chunks: list[bytes] = []
+        count = start = 0
+        for i, kind in enumerate(kinds):
+            if kind == SCALAR:
                 continue
-            chunks, count = [], 0
-            start = 0
-            for i, kind in enumerate(kinds):
-                if kind == SCALAR:
-                    continue
-                if i > start:
-                    more, n = self._encode_scalars(
-                        tags[start:i], payloads[start:i], steps[start:i], walls[start:i]
-                    )
-                    chunks += more
-                    count += n
-                start = i + 1
-                if kind == FLUSH:
-                    self._write(chunks, count)
-                    chunks, count = [], 0
-                    marker = payloads[i]
-                    try:
-                        marker.synced = self._sink.sync()
-                    except Exception as exc:  # noqa: BLE001 - the flush fails, the writer goes on
-                        self._sink_failed(exc)
-                        marker.synced = _unsynced
-                    marker.written = True
-                    marker.dropped = self.dropped
-                    marker.done.set()
-                    continue
-                try:
-                    chunks.append(encode(kind, tags[i], payloads[i], steps[i], walls[i]))
-                    count += 1
-                except Exception as exc:  # noqa: BLE001 - one bad point must not stop the run
-                    self._encode_failed(tags[i], exc)
-            if start < len(kinds):
+            if i > start:
                 more, n = self._encode_scalars(
-                    tags[start:], payloads[start:], steps[start:], walls[start:]
+                    tags[start:i], payloads[start:i], steps[start:i], walls[start:i]
                 )
                 chunks += more
                 count += n
-            self._write(chunks, count)
+            start = i + 1
+            if kind == FLUSH:
+                self._write(chunks, count)
+                chunks, count = [], 0
+                self._mark_flushed(payloads[i])
+                continue
+            try:
+                chunks.append(encode(kind, tags[i], payloads[i], steps[i], walls[i]))
+                count += 1
+            except Exception as exc:  # noqa: BLE001 - one bad point must not stop the run
+                self._encode_failed(tags[i], exc)
+        if start < len(kinds):
+            more, n = self._encode_scalars(
+                tags[start:], payloads[start:], steps[start:], walls[start:]
+            )
+            chunks += more
+            count += n
+        self._write(chunks, count)
+
+    def _mark_flushed(self, marker: Any) -> None:
+        """Sync the sink for a flush marker (everything before it is written) and release it."""
+        try:
+            marker.synced = self._sink.sync()
+        except Exception as exc:  # noqa: BLE001 - the flush fails, the writer goes on
+            self._sink_failed(exc)
+            marker.synced = _unsynced
+        marker.written = True
+        marker.dropped = self.dropped
+        marker.done.set()
 
     def _purge_before_relogged_steps(self, batch: list[Any], limits: dict[str, int]) -> list[Any]:
         """``batch`` with a START before each point that logs a tag's old step again."""

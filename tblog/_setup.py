@@ -139,29 +139,7 @@ def _install(
     with ACTIVE.lock:
         if ACTIVE.facade is not None:
             ACTIVE.facade.flush()  # a resume plan below reads the run as it is on disk
-        installed: list[logging.Handler] = []
-        writer = engine = None
-        try:
-            usable_dir(log_file.parent, "log_root")
-            if isinstance(run_path, Path):
-                usable_dir(run_path.parent, "runs_root")
-            file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
-            file_handler.setFormatter(options.formatter)
-            installed.append(file_handler)
-            if run_path is not None:
-                writer, engine = _open_run(run_path, options, resume)
-                events = TensorBoardHandler(
-                    run_path, text_tag=options.text_tag, **options.writer.keywords()
-                )
-                if options.sample is not None:
-                    events.addFilter(options.sample)
-                installed.append(events)
-        except BaseException:
-            for built in installed:
-                built.close()
-            if writer is not None:
-                writer.close()
-            raise
+        installed, writer, engine = _build(log_file, run_path, options, resume)
         if ACTIVE.facade is not None:
             ACTIVE.facade.close()
         root = logging.getLogger()
@@ -187,6 +165,39 @@ def _install(
         ACTIVE.facade = facade
         _registry.set_active_logdir(str(run_path) if run_path is not None else None)
         return facade
+
+
+def _build(
+    log_file: Path, run_path: RunPath | None, options: _Options, resume: _Resume | None
+) -> tuple[list[logging.Handler], RunWriter | None, Run | None]:
+    """Open the file log and the run, and make their handlers; on failure close what was made.
+
+    Returns the handlers to install, the run's writer and the run (None without a run).
+    """
+    installed: list[logging.Handler] = []
+    writer = engine = None
+    try:
+        usable_dir(log_file.parent, "log_root")
+        if isinstance(run_path, Path):
+            usable_dir(run_path.parent, "runs_root")
+        file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+        file_handler.setFormatter(options.formatter)
+        installed.append(file_handler)
+        if run_path is not None:
+            writer, engine = _open_run(run_path, options, resume)
+            events = TensorBoardHandler(
+                run_path, text_tag=options.text_tag, **options.writer.keywords()
+            )
+            if options.sample is not None:
+                events.addFilter(options.sample)
+            installed.append(events)
+    except BaseException:
+        for built in installed:
+            built.close()
+        if writer is not None:
+            writer.close()
+        raise
+    return installed, writer, engine
 
 
 def _open_run(
