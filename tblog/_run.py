@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
-from tblog._kinds import EVENT, FLUSH, SCALAR
+from tblog._kinds import EVENT, FLUSH, MARK, SCALAR
 from tblog._location import is_url, join, open_store
 from tblog._nan import NanSentinel
 from tblog._options import WAIT_MAX, WriterOptions
@@ -90,6 +90,9 @@ class Run:
         self._stalled = False  # a full queue already made one call wait in vain
         self._progress = 0  # batches the writer finished; a stuck writer does not move it
         self._stuck_at: int | None = None  # _progress when a flush last waited in vain
+        self._flush_failing = False  # a flush waited in vain for the store: told, until one works
+        self._markers = 0  # flush markers and MARK events in the queue (not points)
+        self._in_hand = 0  # points the writer took from the queue and has not written or dropped
         self._closed_done = threading.Event()  # set when close() finished (or gave up)
         self.warn_once = Once()  # report a problem of this run once
         self.nan_warning = options.nan_warning
@@ -140,8 +143,19 @@ class Run:
 
     @property
     def queued(self) -> int:
-        """Points waiting for the writer thread now."""
-        return len(self._queue)
+        """Points waiting for the writer thread now (flush markers and tblog's events aside)."""
+        return max(0, len(self._queue) - self._markers)
+
+    @property
+    def unwritten(self) -> int:
+        """Points not written yet: queued, and taken by the writer (a write under way)."""
+        return self.queued + self._in_hand
+
+    def _put_marker(self, item: tuple[int, str, Any, int, float]) -> None:
+        """Queue an item that is no point (a flush marker, a MARK event), counted apart."""
+        with self._lock:
+            self._markers += 1
+        self._queue.append(item)  # outside the lock: a late run writes it in append()
 
     @property
     def spooled(self) -> int:
@@ -230,9 +244,15 @@ class Run:
             "shows; its points without a step are dropped",
         )
 
-    def put_event(self, build: Any) -> None:
-        """Queue a raw Event builder (file-level events such as a purge's SessionLog)."""
-        self._queue.append((EVENT, "", build, 0, 0.0))
+    def put_event(self, build: Any, *, point: bool = True) -> None:
+        """Queue a raw Event builder; ``point=False`` for tblog's own (a purge's SessionLog).
+
+        Events of tblog's own are written like the others but never counted as points.
+        """
+        if point:
+            self._queue.append((EVENT, "", build, 0, 0.0))
+        else:
+            self._put_marker((MARK, "", build, 0, 0.0))
         self._wake.set()
         if self._thread is None:
             self._start_thread()
@@ -308,6 +328,9 @@ class Run:
     def flush(self, timeout: float | None = None) -> int | None:
         """Wait until every point queued before the call is written or dropped.
 
+        A flush that waits the run's ``timeout_secs`` in vain says on stderr what was left (once
+        per stall); one given its own ``timeout`` leaves that to its caller, who asked.
+
         Args:
             timeout: Seconds to wait at most; None means the run's ``timeout_secs``.
 
@@ -316,6 +339,7 @@ class Run:
             before, so drops of earlier points make its flush fail), or None on timeout or a
             dead writer thread.
         """
+        tell = timeout is None
         limit = self.timeout_secs if timeout is None else timeout
         if self.closed:  # another thread may still be closing: its close is this flush's
             return self.dropped if self._closed_done.wait(min(limit, WAIT_MAX)) else None
@@ -326,7 +350,7 @@ class Run:
             self._start_thread()
             thread = self._thread
         marker = _FlushMarker()
-        self._queue.append((FLUSH, "", marker, 0, 0.0))
+        self._put_marker((FLUSH, "", marker, 0, 0.0))
         self._wake.set()
         deadline = time.monotonic() + limit
         while not marker.done.wait(0.1):
@@ -334,12 +358,34 @@ class Run:
                 break
             if time.monotonic() >= deadline:
                 self._stuck_at = self._progress  # the writer itself is stuck (a hung disk)
+                if tell:
+                    report(
+                        f"flush of {self.logdir} gave up after {limit:g}s: the writer is stuck "
+                        f"in a write; {self.unwritten} points are not written yet"
+                    )
                 return None
         if not marker.written:
-            return None
-        # A store that is down makes this wait in vain, but the writer goes on: not "stuck".
+            return None  # the writer thread died: it said so
+        return self._synced(marker, limit if tell else None, deadline)
+
+    def _synced(self, marker: _FlushMarker, limit: float | None, deadline: float) -> int | None:
+        """Wait for what the writer wrote before ``marker`` to be readable (a remote run's uploads).
+
+        A store that is down makes this wait in vain, but the writer goes on: not "stuck". The
+        first flush that waits its ``limit`` (None: a caller's own timeout) in vain says so; the
+        next one to succeed ends the outage. A failed sync was told where it failed.
+        """
         synced = marker.synced
-        return marker.dropped if synced is None or synced(deadline) else None
+        if synced is None or synced(deadline):
+            self._flush_failing = False
+            return marker.dropped
+        if limit is not None and synced is not _unsynced and not self._flush_failing:
+            self._flush_failing = True
+            report(
+                f"flush of {self.logdir} gave up after {limit:g}s: what was written before it "
+                f"is not readable yet ({self.spooled} segments wait in the spool for upload)"
+            )
+        return None
 
     def close(self, timeout: float | None = None) -> None:
         """Write what is queued (waiting at most ``timeout`` seconds), stop the thread, close.
@@ -363,10 +409,9 @@ class Run:
             if thread is not None and thread is not threading.current_thread():
                 thread.join(min(timeout, WAIT_MAX))
                 if thread.is_alive():
-                    left = sum(1 for item in self._queue if item[0] != FLUSH)
                     report(
                         f"gave up waiting for the writer of {self.logdir} after {timeout:g}s; "
-                        f"{left} queued points were not written"
+                        f"{self.unwritten} queued points were not written"
                     )
                     return  # the thread still owns the file; a daemon, it ends with the process
                 self._drain()  # points put while the thread was stopping (the check raced)
@@ -425,6 +470,8 @@ class Run:
                     break
         except BaseException as exc:  # noqa: BLE001 - the thread must release its waiters
             self._errors += 1
+            self.dropped += self._in_hand  # the batch it was writing is lost
+            self._in_hand = 0
             report(f"the writer of {self.logdir} stopped: {type(exc).__name__}: {exc}")
         finally:
             for kind, _, payload, _, _ in list(self._queue):
@@ -437,17 +484,28 @@ class Run:
         while queue:
             batch = [popleft() for _ in range(min(len(queue), _CHUNK))]
             kinds, tags, payloads, steps, walls = zip(*batch, strict=True)
-            limits = self._purge_limits
-            if limits is not None and min(steps) < max(limits.values()):
-                batch = self._purge_before_relogged_steps(batch, limits)
-                kinds, tags, payloads, steps, walls = zip(*batch, strict=True)
             if kinds.count(SCALAR) == len(kinds):  # the common case: only scalars
-                chunks, count = self._encode_scalars(tags, payloads, steps, walls)
-                self._write(chunks, count)
-            else:
-                self._drain_mixed(kinds, tags, payloads, steps, walls)
+                self._in_hand = len(kinds)
+                limits = self._purge_limits
+                if limits is None or min(steps) >= max(limits.values()):
+                    chunks, count = self._encode_scalars(tags, payloads, steps, walls)
+                    self._write(chunks, count)
+                    continue
+            self._drain_mixed(batch, kinds)
 
-    def _drain_mixed(
+    def _drain_mixed(self, batch: list[Any], kinds: tuple[int, ...]) -> None:
+        """Write a batch of mixed kinds (or one a resumed run's purge must look at)."""
+        markers = kinds.count(FLUSH) + kinds.count(MARK)
+        if markers:
+            with self._lock:
+                self._markers -= markers
+        self._in_hand = len(kinds) - markers
+        limits = self._purge_limits
+        if limits is not None:
+            batch = self._purge_before_relogged_steps(batch, limits)
+        self._write_mixed(*zip(*batch, strict=True))
+
+    def _write_mixed(
         self,
         kinds: tuple[int, ...],
         tags: tuple[str, ...],
@@ -455,7 +513,7 @@ class Run:
         steps: tuple[Any, ...],
         walls: tuple[Any, ...],
     ) -> None:
-        """Write a batch of mixed kinds: runs of scalars batch-encoded, flush markers in order."""
+        """Write a batch of mixed kinds: runs of scalars batch-encoded, markers in order."""
         encode = self._protos.event
         chunks: list[bytes] = []
         count = start = 0
@@ -469,10 +527,10 @@ class Run:
                 chunks += more
                 count += n
             start = i + 1
-            if kind == FLUSH:
+            if kind < 0:  # a flush marker or a MARK event: what came before is written first
                 self._write(chunks, count)
                 chunks, count = [], 0
-                self._mark_flushed(payloads[i])
+                self._write_marker(kind, payloads[i])
                 continue
             try:
                 chunks.append(encode(kind, tags[i], payloads[i], steps[i], walls[i]))
@@ -487,24 +545,32 @@ class Run:
             count += n
         self._write(chunks, count)
 
-    def _mark_flushed(self, marker: Any) -> None:
-        """Sync the sink for a flush marker (everything before it is written) and release it."""
+    def _write_marker(self, kind: int, payload: Any) -> None:
+        """Write a MARK event (no point), or sync the sink for a flush marker and release it."""
+        if kind == MARK:
+            try:
+                record = self._protos.event(EVENT, "", payload, 0, 0.0)
+            except Exception as exc:  # noqa: BLE001 - an event of tblog's own; the run goes on
+                self._sink_failed(exc)
+                return
+            self._write([record], 0)
+            return
         try:
-            marker.synced = self._sink.sync()
+            payload.synced = self._sink.sync()
         except Exception as exc:  # noqa: BLE001 - the flush fails, the writer goes on
             self._sink_failed(exc)
-            marker.synced = _unsynced
-        marker.written = True
-        marker.dropped = self.dropped
-        marker.done.set()
+            payload.synced = _unsynced
+        payload.written = True
+        payload.dropped = self.dropped
+        payload.done.set()
 
     def _purge_before_relogged_steps(self, batch: list[Any], limits: dict[str, int]) -> list[Any]:
         """``batch`` with a START before each point that logs a tag's old step again."""
         out = []
         for point in batch:
             kind, tag, step = point[0], point[1], point[3]
-            if kind not in (EVENT, FLUSH) and step < limits.get(tag, -1):
-                out.append((EVENT, "", session_start(step), 0, 0.0))
+            if kind >= 0 and kind != EVENT and step < limits.get(tag, -1):
+                out.append((MARK, "", session_start(step), 0, 0.0))
                 for name, limit in limits.items():  # the START purged every tag from there
                     limits[name] = min(limit, step)
             out.append(point)
@@ -532,6 +598,7 @@ class Run:
 
     def _encode_failed(self, tag: str, exc: Exception) -> None:
         self.dropped += 1
+        self._in_hand -= 1
         self._errors += 1
         self.warn_once(
             f"encode:{tag}",
@@ -560,9 +627,10 @@ class Run:
         if done == len(data):
             self.written += count
         else:  # a fault part way: what reached a file is written, the rest dropped
-            kept = records_in(data, done)
+            kept = min(records_in(data, done), count)  # a MARK event alone holds no point
             self.written += kept
             self.dropped += count - kept
+        self._in_hand -= count
         self._progress += 1
 
     # ---- fork -----------------------------------------------------------------------------
@@ -585,6 +653,7 @@ class Run:
         self.logdir = join(self.logdir, f"child_{os.getpid()}")
         self._sink.reset_in_child(self.logdir)
         self.written = self.dropped = self._errors = 0
+        self._markers = self._in_hand = 0
         self._thread = None  # started by the child's first point or flush
         self._crowded_at = 0
         self._stopping = False
