@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,36 +64,48 @@ class _Resume:
 
 
 def _check_options(
-    *,
-    level: Any,
-    fmt: Any,
-    console: bool,
-    text_tag: Any,
-    writer: WriterOptions,
-    roots: Mapping[str, Any],
-    run_roots: Mapping[str, Any],
-    sample: Mapping[str, int] | None = None,
+    arguments: Mapping[str, Any], *, roots: Mapping[str, Any], run_roots: Mapping[str, Any]
 ) -> _Options:
-    """Validate every option of setup() or restore(); raise naming the first bad one.
+    """Validate the options of a setup() or restore() call; raise naming the first bad one.
 
     Args:
-        level: The root logger's level.
-        fmt: The file log's format.
-        console: Whether to add a console handler.
-        text_tag: The handler's text tag.
-        writer: The run's writer options.
+        arguments: The call's arguments by name (its ``locals()``): ``level``, ``fmt``,
+            ``console``, ``text_tag``, ``sample`` (``{tag pattern: every}`` for the TensorBoard
+            handler's ``SampleFilter``) and the writer options.
         roots: Paths that must be local (the file log's).
         run_roots: Paths that may be URLs too (the run's).
-        sample: ``{tag pattern: every}`` for the TensorBoard handler's ``SampleFilter``.
 
     Raises:
         ValueError: A bad level, format, text tag, option, sample, or a URL as a local root.
         TypeError: A root is not a path, ``sample`` not a mapping, ``nan_warning`` not a bool.
         ModuleNotFoundError: A URL's store needs a package that is missing.
     """
+    writer = WriterOptions.pick(arguments)
+    sample = arguments["sample"]
     sample_filter = None if sample is None else SampleFilter.from_mapping(sample)
+    text_tag = arguments["text_tag"]
     if text_tag is not None:
         check_text_tag(text_tag)
+    _check_roots(roots, run_roots, writer.storage_options)
+    try:
+        formatter = logging.Formatter(arguments["fmt"])
+    except (TypeError, ValueError) as exc:
+        msg = f"fmt is not a usable logging format: {exc}"
+        raise ValueError(msg) from exc
+    level = _check_level(arguments["level"])
+    return _Options(level, formatter, arguments["console"], text_tag, writer, sample_filter)
+
+
+def _check_roots(
+    roots: Mapping[str, Any], run_roots: Mapping[str, Any], storage_options: Any
+) -> None:
+    """Check that every root is a path, ``roots`` local ones, ``run_roots`` known stores too.
+
+    Raises:
+        TypeError: A root is not a path.
+        ValueError: A URL as a local root, or a URL scheme fsspec does not know.
+        ModuleNotFoundError: A URL's store needs a package that is missing.
+    """
     for what, root in {**roots, **run_roots}.items():
         if root is not None and not isinstance(root, (str, os.PathLike)):
             msg = f"{what} must be a path, got {root!r}"
@@ -103,13 +116,7 @@ def _check_options(
             raise ValueError(msg)
     for root in run_roots.values():
         if root is not None and is_url(os.fspath(root)):
-            open_store(os.fspath(root), writer.storage_options)  # a store fsspec knows
-    try:
-        formatter = logging.Formatter(fmt)
-    except (TypeError, ValueError) as exc:
-        msg = f"fmt is not a usable logging format: {exc}"
-        raise ValueError(msg) from exc
-    return _Options(_check_level(level), formatter, console, text_tag, writer, sample_filter)
+            open_store(os.fspath(root), storage_options)  # a store fsspec knows
 
 
 def _check_level(level: Any) -> int:
@@ -306,21 +313,11 @@ def setup(
     run_name = check_tag(run_name)  # a str subclass (an Enum member, say) as its plain str
     if log_name is not None:
         log_name = check_tag(log_name)
-    options = _check_options(
-        level=level,
-        fmt=fmt,
-        console=console,
-        text_tag=text_tag,
-        writer=WriterOptions.pick(locals()),
-        roots={"log_root": log_root},
-        run_roots={"runs_root": runs_root},
-        sample=sample,
-    )
+    roots = {"log_root": log_root}
+    options = _check_options(locals(), roots=roots, run_roots={"runs_root": runs_root})
     rank = get_rank()
     runs = location(runs_root)
-    new_dirs = missing_dirs(Path(log_root), runs)  # removed again if setup fails
-    claimed: list[Path] = []
-    try:
+    with _undone_on_failure(missing_dirs(Path(log_root), runs)) as claimed:
         name = log_name or shared_log_name(
             run_name, Path(log_root), runs, rank, claimed, options.writer.storage_options
         )
@@ -329,9 +326,6 @@ def setup(
         return _install(
             log_file=log_file, run_path=run_path, rank=rank, options=options, layout=layout
         )
-    except BaseException:
-        unclaim(claimed + new_dirs)
-        raise
 
 
 def restore(
@@ -399,31 +393,12 @@ def restore(
             comes from another rank and does not say how that rank's files are named.
         TypeError: Both ``state`` and ``log_file``/``run_path``, or neither, are given.
     """
-    checked = check_step(purge_step)
     rank = get_rank()
-    layout: Layout | None = None
-    resume = _Resume(checked)
-    if state is not None:
-        if log_file is not None or run_path is not _NOT_GIVEN:
-            msg = "restore() takes state= or log_file= and run_path=, not both"
-            raise TypeError(msg)
-        log_file, run_path, layout, resume = _from_state(state, rank, checked)
-    elif log_file is None or run_path is _NOT_GIVEN:
-        msg = "restore() needs log_file= and run_path= (None for no events), or state="
-        raise TypeError(msg)
-    options = _check_options(
-        level=level,
-        fmt=fmt,
-        console=console,
-        text_tag=text_tag,
-        writer=WriterOptions.pick(locals()),
-        roots={"log_file": log_file},
-        run_roots={"run_path": run_path},
-        sample=sample,
-    )
+    log_file, run_path, layout, resume = _restored(log_file, run_path, state, rank, purge_step)
+    roots = {"log_file": log_file}
+    options = _check_options(locals(), roots=roots, run_roots={"run_path": run_path})
     where = location(run_path) if run_path is not None else None
-    new_dirs = missing_dirs(Path(log_file).parent, where)
-    try:
+    with _undone_on_failure(missing_dirs(Path(log_file).parent, where)):
         return _install(
             log_file=Path(log_file),
             run_path=where,
@@ -432,8 +407,37 @@ def restore(
             resume=resume,
             layout=layout,
         )
+
+
+def _restored(
+    log_file: Any, run_path: Any, state: Mapping[str, Any] | None, rank: int, purge_step: Any
+) -> tuple[Any, Any, Layout | None, _Resume]:
+    """The file log and run ``restore`` continues, their naming, and what it resumes.
+
+    Raises:
+        TypeError: Both ``state`` and ``log_file``/``run_path``, or neither, are given.
+        ValueError: A bad ``purge_step`` or ``state`` (see ``_from_state``).
+    """
+    checked = check_step(purge_step)
+    if state is None:
+        if log_file is None or run_path is _NOT_GIVEN:
+            msg = "restore() needs log_file= and run_path= (None for no events), or state="
+            raise TypeError(msg)
+        return log_file, run_path, None, _Resume(checked)
+    if log_file is not None or run_path is not _NOT_GIVEN:
+        msg = "restore() takes state= or log_file= and run_path=, not both"
+        raise TypeError(msg)
+    return _from_state(state, rank, checked)
+
+
+@contextlib.contextmanager
+def _undone_on_failure(new_dirs: list[Path]) -> Iterator[list[Path]]:
+    """Yield a list for the files a setup claims; if it fails, remove them and ``new_dirs``."""
+    claimed: list[Path] = []
+    try:
+        yield claimed
     except BaseException:
-        unclaim(new_dirs)
+        unclaim(claimed + new_dirs)
         raise
 
 
