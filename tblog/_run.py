@@ -372,8 +372,10 @@ class Run:
             return
         if timeout is None:
             timeout = self.timeout_secs
+        waited = f"after {timeout:g}s"
         if self._stuck():
             timeout = 0.0  # a flush already waited in vain: do not wait a second time
+            waited = "stuck in a write since an earlier flush"
         deadline = time.monotonic() + timeout  # for the thread and the sink together
         self.closed = True
         self._crowded_at = 0  # later puts go through _crowded(), which counts them dropped
@@ -385,7 +387,7 @@ class Run:
                 thread.join(min(timeout, WAIT_MAX))
                 if thread.is_alive():
                     report(
-                        f"gave up waiting for the writer of {self.logdir} after {timeout:g}s; "
+                        f"gave up waiting for the writer of {self.logdir}, {waited}; "
                         f"{self.unwritten} queued points were not written"
                     )
                     return  # the thread still owns the file; a daemon, it ends with the process
