@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tblog import _options, _registry
-from tblog._facade import ACTIVE, STATE_VERSION, RootLogger
+from tblog._facade import ACTIVE, RootLogger
 from tblog._layout import (
     Layout,
     RunPath,
@@ -27,9 +27,8 @@ from tblog._options import WriterOptions
 from tblog._rank import get_rank
 from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
+from tblog._state import NOT_GIVEN, Resume, restored
 from tblog._values import (
-    MAX_STEP,
-    check_step,
     check_tag,
 )
 from tblog.exceptions import SetupError
@@ -39,7 +38,6 @@ from tblog.writer import RunWriter
 
 #: The file log's default format.
 DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
-_NOT_GIVEN: Any = object()  # restore()'s run_path left out (None means "no events")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,15 +50,6 @@ class _Options:
     text_tag: str | None
     writer: WriterOptions  # the run's writer options
     sample: SampleFilter | None = None  # on the TensorBoard handler only
-
-
-@dataclasses.dataclass(frozen=True)
-class _Resume:
-    """What ``restore`` continues: the purge step, and a state's counters and hparams flag."""
-
-    purge_step: int | None = None
-    counters: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    hparams_written: bool = False
 
 
 def _check_options(
@@ -136,7 +125,7 @@ def _install(
     run_path: RunPath | None,
     rank: int,
     options: _Options,
-    resume: _Resume | None = None,
+    resume: Resume | None = None,
     layout: Layout | None = None,
 ) -> RootLogger:
     """Build the new facade, and only once it stands, close the previous one and install it.
@@ -175,7 +164,7 @@ def _install(
 
 
 def _build(
-    log_file: Path, run_path: RunPath | None, options: _Options, resume: _Resume | None
+    log_file: Path, run_path: RunPath | None, options: _Options, resume: Resume | None
 ) -> tuple[list[logging.Handler], RunWriter | None, Run | None]:
     """Open the file log and the run, and make their handlers; on failure close what was made.
 
@@ -207,9 +196,7 @@ def _build(
     return installed, writer, engine
 
 
-def _open_run(
-    run_path: RunPath, options: _Options, resume: _Resume | None
-) -> tuple[RunWriter, Run]:
+def _open_run(run_path: RunPath, options: _Options, resume: Resume | None) -> tuple[RunWriter, Run]:
     """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked.
 
     Returns a writer holding the one share of the run this acquires, and the run itself (for
@@ -217,7 +204,7 @@ def _open_run(
     """
     plan: Plan = ([], {})
     if resume is None:
-        resume = _Resume()
+        resume = Resume()
     if isinstance(run_path, str):  # a run in object storage: read what it holds, if anything
         try:
             plan = resume_plan(run_path, resume.purge_step, resume.counters)
@@ -331,7 +318,7 @@ def setup(
 def restore(
     *,
     log_file: str | os.PathLike[str] | None = None,
-    run_path: str | os.PathLike[str] | None = _NOT_GIVEN,
+    run_path: str | os.PathLike[str] | None = NOT_GIVEN,
     state: Mapping[str, Any] | None = None,
     purge_step: int | None = None,
     level: int | str = logging.INFO,
@@ -394,7 +381,7 @@ def restore(
         TypeError: Both ``state`` and ``log_file``/``run_path``, or neither, are given.
     """
     rank = get_rank()
-    log_file, run_path, layout, resume = _restored(log_file, run_path, state, rank, purge_step)
+    log_file, run_path, layout, resume = restored(log_file, run_path, state, rank, purge_step)
     roots = {"log_file": log_file}
     options = _check_options(locals(), roots=roots, run_roots={"run_path": run_path})
     where = location(run_path) if run_path is not None else None
@@ -409,27 +396,6 @@ def restore(
         )
 
 
-def _restored(
-    log_file: Any, run_path: Any, state: Mapping[str, Any] | None, rank: int, purge_step: Any
-) -> tuple[Any, Any, Layout | None, _Resume]:
-    """The file log and run ``restore`` continues, their naming, and what it resumes.
-
-    Raises:
-        TypeError: Both ``state`` and ``log_file``/``run_path``, or neither, are given.
-        ValueError: A bad ``purge_step`` or ``state`` (see ``_from_state``).
-    """
-    checked = check_step(purge_step)
-    if state is None:
-        if log_file is None or run_path is _NOT_GIVEN:
-            msg = "restore() needs log_file= and run_path= (None for no events), or state="
-            raise TypeError(msg)
-        return log_file, run_path, None, _Resume(checked)
-    if log_file is not None or run_path is not _NOT_GIVEN:
-        msg = "restore() takes state= or log_file= and run_path=, not both"
-        raise TypeError(msg)
-    return _from_state(state, rank, checked)
-
-
 @contextlib.contextmanager
 def _undone_on_failure(new_dirs: list[Path]) -> Iterator[list[Path]]:
     """Yield a list for the files a setup claims; if it fails, remove them and ``new_dirs``."""
@@ -439,72 +405,3 @@ def _undone_on_failure(new_dirs: list[Path]) -> Iterator[list[Path]]:
     except BaseException:
         unclaim(claimed + new_dirs)
         raise
-
-
-def _from_state(
-    state: Mapping[str, Any], rank: int, purge_step: int | None
-) -> tuple[str, str | None, Layout | None, _Resume]:
-    """Read a ``state_dict()``: this rank's file log and run, its naming, and what to resume.
-
-    Raises:
-        ValueError: Not a tblog state (naming the bad key), or another rank's state that does
-            not say how this rank's files are named.
-    """
-    if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
-        msg = (
-            f"state must be a RootLogger.state_dict() (version {STATE_VERSION}), got {state!r:.80}"
-        )
-        raise ValueError(msg)
-    step = _state_key(state, "step", int)
-    counters = _state_key(state, "counters", dict)
-    if not 0 <= step < MAX_STEP:
-        msg = f"state['step'] must be < 2**63 - 1 (the next step must fit), got {step}"
-        raise ValueError(msg)
-    # A counter is a tag's next step: 2**63 means "logged at the last step", its later counted
-    # points are dropped (and said so); past that the state was not made by state_dict().
-    if not all(
-        isinstance(tag, str) and type(n) is int and 0 <= n <= MAX_STEP + 1
-        for tag, n in counters.items()
-    ):
-        msg = "state['counters'] must hold ints from 0 to 2**63 (each tag's next step)"
-        raise ValueError(msg)
-    names = {key: _state_key(state, key, str, optional=True) for key in _LAYOUT_KEYS}
-    per_rank = _state_key(state, "per_rank", bool)
-    layout = None
-    if None not in names.values():
-        layout = Layout(**names, per_rank=per_rank)
-    log_file = _state_key(state, "log_file", str)
-    run_path = _state_key(state, "run_path", str, optional=True)
-    resume = _Resume(
-        step + 1 if purge_step is None else purge_step,
-        counters,
-        _state_key(state, "hparams_written", bool),
-    )
-    if _state_key(state, "rank", int) != rank:
-        if layout is None:
-            msg = (
-                f"state comes from rank {state['rank']}, this is rank {rank}, and it does not "
-                "say how this rank's files are named (restore each rank from its own state)"
-            )
-            raise ValueError(msg)
-        mine, my_run = layout.files(rank)
-        same_run = my_run is not None and os.fspath(my_run) == run_path
-        log_file, run_path = os.fspath(mine), None if my_run is None else os.fspath(my_run)
-        if not same_run:  # another rank's run: its counters and hparams are not this run's
-            resume = _Resume(resume.purge_step)
-    return log_file, run_path, layout, resume
-
-
-_LAYOUT_KEYS = ("run_name", "log_name", "log_root", "runs_root")
-
-
-def _state_key(state: Mapping[str, Any], key: str, kind: type, *, optional: bool = False) -> Any:
-    """``state[key]`` if it is a ``kind`` (or None when ``optional``); else ValueError."""
-    value = state.get(key)
-    if value is None and optional:
-        return value
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return value
-    expected = f"None or a {kind.__name__}" if optional else f"a {kind.__name__}"
-    msg = f"state[{key!r}] must be {expected}, got {value!r:.80}"
-    raise ValueError(msg)
