@@ -9,3 +9,4 @@ HISTOGRAM = 3  # payload: (values as a numpy array, bins, max_bins)
 SUMMARY = 4  # payload: a callable returning a tensorboardX Summary proto
 EVENT = 5  # payload: a callable returning a tensorboardX Event proto (no step/walltime applied)
 FLUSH = -1  # payload: a flush marker; the writer signals it once everything before is written
+MARK = -2  # payload: an Event builder of tblog's own (a purge's START): written, not a point

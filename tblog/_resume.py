@@ -112,7 +112,7 @@ def open_resumed(
     try:
         if run.refs > 1:  # already open in this process: the purge goes into its queue
             for build in first_events:
-                run.put_event(build)
+                run.put_event(build, point=False)
         run.seed_steps(seeds)
         if purge_relogged and first_events:
             run.purge_below(seeds)

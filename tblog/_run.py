@@ -7,36 +7,20 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from tblog._encode import BatchScalarEncoder, ProtoEncoder, ScalarEncoder
-from tblog._kinds import EVENT, FLUSH, SCALAR
+from tblog._batches import BatchWriter, DrainingQueue, FlushMarker, unsynced
+from tblog._kinds import EVENT, FLUSH, MARK, SCALAR
 from tblog._location import is_url, join, open_store
-from tblog._nan import NanSentinel
 from tblog._options import WAIT_MAX, WriterOptions
-from tblog._purge import session_start
-from tblog._record import records_in
-from tblog._remote import RemoteSegments
 from tblog._report import Once, report
-from tblog._sink import EventSink, LocalFile
+from tblog._sink import EventSink, open_sink
 from tblog._step import STEP
 from tblog._values import MAX_STEP
 
 _WAKE_AT = 8192  # queued points that wake the writer before its periodic flush
 _CHUNK = 4096  # points encoded per write() call
-
-
-class _FlushMarker:
-    __slots__ = ("done", "dropped", "synced", "written")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.written = False  # True when the writer reached it; False when released by its death
-        self.dropped = 0  # the run's dropped count when the writer reached it
-        # Waits (on the flushing thread, never the writer's) until what the writer wrote before
-        # the marker is readable: at once for a local file, after the uploads for a remote run.
-        self.synced: Callable[[float], bool] | None = None
 
 
 class Run:
@@ -78,9 +62,6 @@ class Run:
         self.refs = 0
         self.closed = False
         self.late = False  # closed by the exit hook: later points are written synchronously
-        self.written = 0
-        self.dropped = 0
-        self._errors = 0  # encoding errors and a dead writer thread; the sink counts I/O errors
         self._lock = threading.Lock()
         self._thread_lock = threading.Lock()
         self._next = counters
@@ -88,20 +69,17 @@ class Run:
         self._wake = threading.Event()
         self._stopping = False
         self._stalled = False  # a full queue already made one call wait in vain
-        self._progress = 0  # batches the writer finished; a stuck writer does not move it
-        self._stuck_at: int | None = None  # _progress when a flush last waited in vain
+        self._stuck_at: int | None = None  # the writer's progress when a flush waited in vain
+        self._flush_failing = False  # a flush waited in vain for the store: told, until one works
+        self._markers = 0  # flush markers and MARK events ever queued (not points)
         self._closed_done = threading.Event()  # set when close() finished (or gave up)
         self.warn_once = Once()  # report a problem of this run once
         self.nan_warning = options.nan_warning
         self._first_events = list(first_events)
-        self._purge_limits: dict[str, int] | None = None  # a resumed run: see purge_below()
-        self._scalars = ScalarEncoder()
-        # These import numpy and tensorboardX before the thread starts (a fork never catches the
-        # writer thread half-way through an import).
-        self._batch = BatchScalarEncoder(self._scalars)
-        self._sentinel = NanSentinel()
-        self._protos = ProtoEncoder()
-        self._sink = self._open_sink(store)
+        # Its encoders import numpy and tensorboardX before the thread starts (a fork never
+        # catches the writer thread half-way through an import).
+        self._batches = BatchWriter(logdir, self.warn_once, options.nan_warning)
+        self._sink = self._batches.sink = self._open_sink(store)
         self._thread: threading.Thread | None = None
         self._crowded_at = 0  # until the thread runs; then min(_WAKE_AT, max_queue)
         if Run.exiting:  # opened by a late exit hook, when no thread can be started (3.12)
@@ -111,22 +89,7 @@ class Run:
 
     def _open_sink(self, store: tuple[Any, str] | None) -> EventSink:
         """The run's sink: a local event file, or segments uploaded to ``store``."""
-        options = self.options
-        if store is None:
-            return LocalFile(self.logdir, self._header, options.max_bytes, options.filename_suffix)
-        spool_dir = options.spool_dir
-        return RemoteSegments(
-            self.logdir,
-            self._header,
-            fs=store[0],
-            path=store[1],
-            upload_secs=options.upload_secs,
-            max_bytes=options.max_bytes,
-            spool_dir=None if spool_dir is None else os.fspath(spool_dir),
-            stall_secs=options.timeout_secs,
-            storage_options=options.storage_options,
-            suffix=options.filename_suffix,
-        )
+        return open_sink(self.logdir, self._header, self.options, store)
 
     @property
     def path(self) -> str | None:
@@ -134,14 +97,39 @@ class Run:
         return self._sink.path
 
     @property
+    def written(self) -> int:
+        """Points written."""
+        return self._batches.written
+
+    @property
+    def dropped(self) -> int:
+        """Points dropped (a full queue, a closed run, an unencodable value, an I/O error)."""
+        return self._batches.dropped
+
+    @property
     def errors(self) -> int:
         """I/O and encoding errors met by the writer."""
-        return self._errors + self._sink.errors
+        return self._batches.errors + self._sink.errors
 
     @property
     def queued(self) -> int:
-        """Points waiting for the writer thread now."""
-        return len(self._queue)
+        """Points waiting for the writer thread now (flush markers and tblog's events aside)."""
+        return max(0, len(self._queue) - self._markers + self._batches.markers)
+
+    @property
+    def unwritten(self) -> int:
+        """Points not written yet: queued, and taken by the writer (a write under way)."""
+        return self.queued + self._batches.in_hand
+
+    def _drop(self, points: int) -> None:
+        """Count points the calling thread could not queue."""
+        self._batches.dropped += points
+
+    def _put_marker(self, item: tuple[int, str, Any, int, float]) -> None:
+        """Queue an item that is no point (a flush marker, a MARK event), counted apart."""
+        with self._lock:
+            self._markers += 1
+        self._queue.append(item)  # outside the lock: a late run writes it in append()
 
     @property
     def spooled(self) -> int:
@@ -150,10 +138,11 @@ class Run:
 
     def _header(self, first: bool) -> bytes:
         """The records a new event file starts with; a resume's purge goes into the first only."""
-        header = self._protos.file_version()
+        protos = self._batches.protos
+        header = protos.file_version()
         if first:
             header += b"".join(
-                self._protos.event(EVENT, "", build, 0, 0.0) for build in self._first_events
+                protos.event(EVENT, "", build, 0, 0.0) for build in self._first_events
             )
         return header
 
@@ -223,16 +212,22 @@ class Run:
 
     def _step_overflow(self, tag: str) -> None:
         """A counted step past 2**63 - 1 (TensorBoard would show it negative): drop, say so."""
-        self.dropped += 1
+        self._drop(1)
         self.warn_once(
             f"step-overflow:{tag}",
             f"the counted step of tag {tag!r} passed 2**63 - 1, the largest step TensorBoard "
             "shows; its points without a step are dropped",
         )
 
-    def put_event(self, build: Any) -> None:
-        """Queue a raw Event builder (file-level events such as a purge's SessionLog)."""
-        self._queue.append((EVENT, "", build, 0, 0.0))
+    def put_event(self, build: Any, *, point: bool = True) -> None:
+        """Queue a raw Event builder; ``point=False`` for tblog's own (a purge's SessionLog).
+
+        Events of tblog's own are written like the others but never counted as points.
+        """
+        if point:
+            self._queue.append((EVENT, "", build, 0, 0.0))
+        else:
+            self._put_marker((MARK, "", build, 0, 0.0))
         self._wake.set()
         if self._thread is None:
             self._start_thread()
@@ -250,7 +245,7 @@ class Run:
         thread, and only while limits are set.
         """
         with self._lock:
-            self._purge_limits = dict(limits) if limits else None
+            self._batches.purge_limits = dict(limits) if limits else None
 
     def seed_steps(self, steps: dict[str, int]) -> None:
         """Make the per-tag counters continue from these steps (a restored run)."""
@@ -270,7 +265,7 @@ class Run:
         silently, at no cost to the hot path.
         """
         if self.closed:
-            self.dropped += points
+            self._drop(points)
             self.warn_once("closed", f"points logged after {self.logdir} was closed are dropped")
             return False
         if self._thread is None:
@@ -293,7 +288,7 @@ class Run:
             thread = self._thread
             if time.monotonic() >= deadline or thread is None or not thread.is_alive():
                 self._stalled = True
-                self.dropped += points
+                self._drop(points)
                 self.warn_once(
                     "queue-full",
                     f"the queue of {self.logdir} is full ({self.max_queue} points) and the writer "
@@ -308,6 +303,9 @@ class Run:
     def flush(self, timeout: float | None = None) -> int | None:
         """Wait until every point queued before the call is written or dropped.
 
+        A flush that waits the run's ``timeout_secs`` in vain says on stderr what was left (once
+        per stall); one given its own ``timeout`` leaves that to its caller, who asked.
+
         Args:
             timeout: Seconds to wait at most; None means the run's ``timeout_secs``.
 
@@ -316,30 +314,53 @@ class Run:
             before, so drops of earlier points make its flush fail), or None on timeout or a
             dead writer thread.
         """
+        tell = timeout is None
         limit = self.timeout_secs if timeout is None else timeout
         if self.closed:  # another thread may still be closing: its close is this flush's
             return self.dropped if self._closed_done.wait(min(limit, WAIT_MAX)) else None
-        if self._stuck_at is not None and self._stuck_at == self._progress:
+        if self._stuck():
             return None  # an earlier flush timed out and the writer has not moved since
-        thread = self._thread
-        if thread is None:
+        if self._thread is None:
             self._start_thread()
-            thread = self._thread
-        marker = _FlushMarker()
-        self._queue.append((FLUSH, "", marker, 0, 0.0))
+        thread = self._thread
+        marker = FlushMarker()
+        self._put_marker((FLUSH, "", marker, 0, 0.0))
         self._wake.set()
         deadline = time.monotonic() + limit
-        while not marker.done.wait(0.1):
-            if thread is None or not thread.is_alive():
-                break
-            if time.monotonic() >= deadline:
-                self._stuck_at = self._progress  # the writer itself is stuck (a hung disk)
-                return None
-        if not marker.written:
+        if not marker.wait(thread, deadline):
+            self._stuck_at = self._batches.progress  # the writer itself is stuck (a hung disk)
+            if tell:
+                report(
+                    f"flush of {self.logdir} gave up after {limit:g}s: the writer is stuck in a "
+                    f"write; {self.unwritten} points are not written yet"
+                )
             return None
-        # A store that is down makes this wait in vain, but the writer goes on: not "stuck".
+        if not marker.written:
+            return None  # the writer thread died: it said so
+        return self._synced(marker, limit if tell else None, deadline)
+
+    def _stuck(self) -> bool:
+        """True if a flush waited in vain and the writer has not moved since."""
+        return self._stuck_at is not None and self._stuck_at == self._batches.progress
+
+    def _synced(self, marker: FlushMarker, limit: float | None, deadline: float) -> int | None:
+        """Wait for what the writer wrote before ``marker`` to be readable (a remote run's uploads).
+
+        A store that is down makes this wait in vain, but the writer goes on: not "stuck". The
+        first flush that waits its ``limit`` (None: a caller's own timeout) in vain says so; the
+        next one to succeed ends the outage. A failed sync was told where it failed.
+        """
         synced = marker.synced
-        return marker.dropped if synced is None or synced(deadline) else None
+        if synced is None or synced(deadline):
+            self._flush_failing = False
+            return marker.dropped
+        if limit is not None and synced is not unsynced and not self._flush_failing:
+            self._flush_failing = True
+            report(
+                f"flush of {self.logdir} gave up after {limit:g}s: what was written before it "
+                f"is not readable yet ({self.spooled} segments wait in the spool for upload)"
+            )
+        return None
 
     def close(self, timeout: float | None = None) -> None:
         """Write what is queued (waiting at most ``timeout`` seconds), stop the thread, close.
@@ -351,8 +372,10 @@ class Run:
             return
         if timeout is None:
             timeout = self.timeout_secs
-        if self._stuck_at is not None and self._stuck_at == self._progress:
+        waited = f"after {timeout:g}s"
+        if self._stuck():
             timeout = 0.0  # a flush already waited in vain: do not wait a second time
+            waited = "stuck in a write since an earlier flush"
         deadline = time.monotonic() + timeout  # for the thread and the sink together
         self.closed = True
         self._crowded_at = 0  # later puts go through _crowded(), which counts them dropped
@@ -363,10 +386,9 @@ class Run:
             if thread is not None and thread is not threading.current_thread():
                 thread.join(min(timeout, WAIT_MAX))
                 if thread.is_alive():
-                    left = sum(1 for item in self._queue if item[0] != FLUSH)
                     report(
-                        f"gave up waiting for the writer of {self.logdir} after {timeout:g}s; "
-                        f"{left} queued points were not written"
+                        f"gave up waiting for the writer of {self.logdir}, {waited}; "
+                        f"{self.unwritten} queued points were not written"
                     )
                     return  # the thread still owns the file; a daemon, it ends with the process
                 self._drain()  # points put while the thread was stopping (the check raced)
@@ -379,7 +401,7 @@ class Run:
     def _write_late(self) -> None:
         """Write every later point on the calling thread (after the exit hook: no new threads)."""
         self.late = True
-        self._queue = _LateQueue(self)
+        self._queue = DrainingQueue(self._drain)
         self._crowded_at = sys.maxsize
         Run.late_runs.append(self)
 
@@ -416,15 +438,16 @@ class Run:
                 self._wake.clear()
                 stopping = self._stopping
                 self._drain()
-                self._progress += 1  # the writer moves (a stuck one hangs inside a write)
+                self._batches.progress += 1  # the writer moves (a stuck one hangs in a write)
                 try:
                     self._sink.check()
                 except Exception as exc:  # noqa: BLE001 - a sink fault must not stop the writer
-                    self._sink_failed(exc)
+                    self._batches.sink_failed(exc)
                 if stopping and not self._queue:
                     break
         except BaseException as exc:  # noqa: BLE001 - the thread must release its waiters
-            self._errors += 1
+            self._batches.errors += 1
+            self._batches.lose_in_hand()  # the batch it was writing is lost
             report(f"the writer of {self.logdir} stopped: {type(exc).__name__}: {exc}")
         finally:
             for kind, _, payload, _, _ in list(self._queue):
@@ -434,122 +457,9 @@ class Run:
     def _drain(self) -> None:
         queue = self._queue
         popleft = queue.popleft
-        encode = self._protos.event
+        write = self._batches.write
         while queue:
-            batch = [popleft() for _ in range(min(len(queue), _CHUNK))]
-            kinds, tags, payloads, steps, walls = zip(*batch, strict=True)
-            limits = self._purge_limits
-            if limits is not None and min(steps) < max(limits.values()):
-                batch = self._purge_before_relogged_steps(batch, limits)
-                kinds, tags, payloads, steps, walls = zip(*batch, strict=True)
-            if kinds.count(SCALAR) == len(kinds):  # the common case: only scalars
-                chunks, count = self._encode_scalars(tags, payloads, steps, walls)
-                self._write(chunks, count)
-                continue
-            chunks, count = [], 0
-            start = 0
-            for i, kind in enumerate(kinds):
-                if kind == SCALAR:
-                    continue
-                if i > start:
-                    more, n = self._encode_scalars(
-                        tags[start:i], payloads[start:i], steps[start:i], walls[start:i]
-                    )
-                    chunks += more
-                    count += n
-                start = i + 1
-                if kind == FLUSH:
-                    self._write(chunks, count)
-                    chunks, count = [], 0
-                    marker = payloads[i]
-                    try:
-                        marker.synced = self._sink.sync()
-                    except Exception as exc:  # noqa: BLE001 - the flush fails, the writer goes on
-                        self._sink_failed(exc)
-                        marker.synced = _unsynced
-                    marker.written = True
-                    marker.dropped = self.dropped
-                    marker.done.set()
-                    continue
-                try:
-                    chunks.append(encode(kind, tags[i], payloads[i], steps[i], walls[i]))
-                    count += 1
-                except Exception as exc:  # noqa: BLE001 - one bad point must not stop the run
-                    self._encode_failed(tags[i], exc)
-            if start < len(kinds):
-                more, n = self._encode_scalars(
-                    tags[start:], payloads[start:], steps[start:], walls[start:]
-                )
-                chunks += more
-                count += n
-            self._write(chunks, count)
-
-    def _purge_before_relogged_steps(self, batch: list[Any], limits: dict[str, int]) -> list[Any]:
-        """``batch`` with a START before each point that logs a tag's old step again."""
-        out = []
-        for point in batch:
-            kind, tag, step = point[0], point[1], point[3]
-            if kind not in (EVENT, FLUSH) and step < limits.get(tag, -1):
-                out.append((EVENT, "", session_start(step), 0, 0.0))
-                for name, limit in limits.items():  # the START purged every tag from there
-                    limits[name] = min(limit, step)
-            out.append(point)
-        return out
-
-    def _encode_scalars(
-        self, tags: Any, values: Any, steps: Any, walls: Any
-    ) -> tuple[list[bytes], int]:
-        """Encode scalar points in a batch; returns the framed chunks and the points they hold."""
-        if self.nan_warning:
-            try:
-                self._sentinel.watch(self.logdir, tags, values, steps)
-            except Exception as exc:  # noqa: BLE001 - the sentinel must never cost a point
-                self.warn_once("nan-warning", f"the NaN/Inf check of {self.logdir} failed: {exc}")
-        try:
-            return self._batch.encode(tags, values, steps, walls), len(tags)
-        except Exception:  # noqa: BLE001 - find the bad point, keep the others
-            out = []
-            for point in zip(tags, values, steps, walls, strict=True):
-                try:
-                    out.append(self._scalars.encode(*point))
-                except Exception as exc:  # noqa: BLE001, PERF203 - the slow path finding a bad point
-                    self._encode_failed(point[0], exc)
-            return out, len(out)
-
-    def _encode_failed(self, tag: str, exc: Exception) -> None:
-        self.dropped += 1
-        self._errors += 1
-        self.warn_once(
-            f"encode:{tag}",
-            f"could not encode a point of tag {tag!r} for {self.logdir}: "
-            f"{type(exc).__name__}: {exc}",
-        )
-
-    def _sink_failed(self, exc: Exception) -> None:
-        """Count and report (once per kind) a fault the sink raised instead of handling it."""
-        self._errors += 1
-        self.warn_once(
-            f"sink:{type(exc).__name__}",
-            f"writing to {self.logdir} failed: {type(exc).__name__}: {exc}",
-        )
-
-    def _write(self, chunks: list[bytes], count: int) -> None:
-        """Write framed records holding ``count`` points in one go (or count them dropped)."""
-        if not chunks:
-            return
-        data = b"".join(chunks)
-        try:
-            done = self._sink.write(data)
-        except Exception as exc:  # noqa: BLE001 - a sink fault costs this write, not the writer
-            self._sink_failed(exc)
-            done = 0
-        if done == len(data):
-            self.written += count
-        else:  # a fault part way: what reached a file is written, the rest dropped
-            kept = records_in(data, done)
-            self.written += kept
-            self.dropped += count - kept
-        self._progress += 1
+            write([popleft() for _ in range(min(len(queue), _CHUNK))])
 
     # ---- fork -----------------------------------------------------------------------------
 
@@ -570,26 +480,8 @@ class Run:
         self._queue = deque()  # the parent writes what it had queued
         self.logdir = join(self.logdir, f"child_{os.getpid()}")
         self._sink.reset_in_child(self.logdir)
-        self.written = self.dropped = self._errors = 0
+        self._batches.reset_in_child(self.logdir)
+        self._markers = 0
         self._thread = None  # started by the child's first point or flush
         self._crowded_at = 0
         self._stopping = False
-
-
-def _unsynced(_deadline: float) -> bool:
-    """The wait of a flush whose sync failed: it fails at once."""
-    return False
-
-
-class _LateQueue(deque[Any]):
-    """The queue of a run closed by the exit hook: each point is written as it is put."""
-
-    def __init__(self, run: Run) -> None:
-        super().__init__()
-        self._run = run
-        self._lock = threading.Lock()
-
-    def append(self, item: Any) -> None:
-        with self._lock:
-            super().append(item)
-            self._run._drain()

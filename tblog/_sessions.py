@@ -140,8 +140,9 @@ class NullRun:
     def put_many(self, points: Any) -> None:
         """Keep nothing."""
 
-    def put_event(self, build: Any) -> None:
+    def put_event(self, build: Any, *, point: bool = True) -> None:
         """Keep nothing."""
+        del build, point
 
     def flush(self, timeout: float | None = None) -> int:
         """Nothing to wait for."""

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from tblog import _options, _registry
-from tblog._facade import ACTIVE, STATE_VERSION, RootLogger
+from tblog._facade import ACTIVE, RootLogger
 from tblog._layout import (
     Layout,
     RunPath,
@@ -26,9 +27,8 @@ from tblog._options import WriterOptions
 from tblog._rank import get_rank
 from tblog._resume import Plan, open_resumed, resume_plan
 from tblog._run import Run
+from tblog._state import NOT_GIVEN, Resume, restored
 from tblog._values import (
-    MAX_STEP,
-    check_step,
     check_tag,
 )
 from tblog.exceptions import SetupError
@@ -38,7 +38,6 @@ from tblog.writer import RunWriter
 
 #: The file log's default format.
 DEFAULT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
-_NOT_GIVEN: Any = object()  # restore()'s run_path left out (None means "no events")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,46 +52,49 @@ class _Options:
     sample: SampleFilter | None = None  # on the TensorBoard handler only
 
 
-@dataclasses.dataclass(frozen=True)
-class _Resume:
-    """What ``restore`` continues: the purge step, and a state's counters and hparams flag."""
-
-    purge_step: int | None = None
-    counters: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    hparams_written: bool = False
-
-
 def _check_options(
-    *,
-    level: Any,
-    fmt: Any,
-    console: bool,
-    text_tag: Any,
-    writer: WriterOptions,
-    roots: Mapping[str, Any],
-    run_roots: Mapping[str, Any],
-    sample: Mapping[str, int] | None = None,
+    arguments: Mapping[str, Any], *, roots: Mapping[str, Any], run_roots: Mapping[str, Any]
 ) -> _Options:
-    """Validate every option of setup() or restore(); raise naming the first bad one.
+    """Validate the options of a setup() or restore() call; raise naming the first bad one.
 
     Args:
-        level: The root logger's level.
-        fmt: The file log's format.
-        console: Whether to add a console handler.
-        text_tag: The handler's text tag.
-        writer: The run's writer options.
+        arguments: The call's arguments by name (its ``locals()``): ``level``, ``fmt``,
+            ``console``, ``text_tag``, ``sample`` (``{tag pattern: every}`` for the TensorBoard
+            handler's ``SampleFilter``) and the writer options.
         roots: Paths that must be local (the file log's).
         run_roots: Paths that may be URLs too (the run's).
-        sample: ``{tag pattern: every}`` for the TensorBoard handler's ``SampleFilter``.
 
     Raises:
         ValueError: A bad level, format, text tag, option, sample, or a URL as a local root.
         TypeError: A root is not a path, ``sample`` not a mapping, ``nan_warning`` not a bool.
         ModuleNotFoundError: A URL's store needs a package that is missing.
     """
+    writer = WriterOptions.pick(arguments)
+    sample = arguments["sample"]
     sample_filter = None if sample is None else SampleFilter.from_mapping(sample)
+    text_tag = arguments["text_tag"]
     if text_tag is not None:
         check_text_tag(text_tag)
+    _check_roots(roots, run_roots, writer.storage_options)
+    try:
+        formatter = logging.Formatter(arguments["fmt"])
+    except (TypeError, ValueError) as exc:
+        msg = f"fmt is not a usable logging format: {exc}"
+        raise ValueError(msg) from exc
+    level = _check_level(arguments["level"])
+    return _Options(level, formatter, arguments["console"], text_tag, writer, sample_filter)
+
+
+def _check_roots(
+    roots: Mapping[str, Any], run_roots: Mapping[str, Any], storage_options: Any
+) -> None:
+    """Check that every root is a path, ``roots`` local ones, ``run_roots`` known stores too.
+
+    Raises:
+        TypeError: A root is not a path.
+        ValueError: A URL as a local root, or a URL scheme fsspec does not know.
+        ModuleNotFoundError: A URL's store needs a package that is missing.
+    """
     for what, root in {**roots, **run_roots}.items():
         if root is not None and not isinstance(root, (str, os.PathLike)):
             msg = f"{what} must be a path, got {root!r}"
@@ -103,13 +105,7 @@ def _check_options(
             raise ValueError(msg)
     for root in run_roots.values():
         if root is not None and is_url(os.fspath(root)):
-            open_store(os.fspath(root), writer.storage_options)  # a store fsspec knows
-    try:
-        formatter = logging.Formatter(fmt)
-    except (TypeError, ValueError) as exc:
-        msg = f"fmt is not a usable logging format: {exc}"
-        raise ValueError(msg) from exc
-    return _Options(_check_level(level), formatter, console, text_tag, writer, sample_filter)
+            open_store(os.fspath(root), storage_options)  # a store fsspec knows
 
 
 def _check_level(level: Any) -> int:
@@ -129,7 +125,7 @@ def _install(
     run_path: RunPath | None,
     rank: int,
     options: _Options,
-    resume: _Resume | None = None,
+    resume: Resume | None = None,
     layout: Layout | None = None,
 ) -> RootLogger:
     """Build the new facade, and only once it stands, close the previous one and install it.
@@ -139,29 +135,7 @@ def _install(
     with ACTIVE.lock:
         if ACTIVE.facade is not None:
             ACTIVE.facade.flush()  # a resume plan below reads the run as it is on disk
-        installed: list[logging.Handler] = []
-        writer = engine = None
-        try:
-            usable_dir(log_file.parent, "log_root")
-            if isinstance(run_path, Path):
-                usable_dir(run_path.parent, "runs_root")
-            file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
-            file_handler.setFormatter(options.formatter)
-            installed.append(file_handler)
-            if run_path is not None:
-                writer, engine = _open_run(run_path, options, resume)
-                events = TensorBoardHandler(
-                    run_path, text_tag=options.text_tag, **options.writer.keywords()
-                )
-                if options.sample is not None:
-                    events.addFilter(options.sample)
-                installed.append(events)
-        except BaseException:
-            for built in installed:
-                built.close()
-            if writer is not None:
-                writer.close()
-            raise
+        installed, writer, engine = _build(log_file, run_path, options, resume)
         if ACTIVE.facade is not None:
             ACTIVE.facade.close()
         root = logging.getLogger()
@@ -189,9 +163,40 @@ def _install(
         return facade
 
 
-def _open_run(
-    run_path: RunPath, options: _Options, resume: _Resume | None
-) -> tuple[RunWriter, Run]:
+def _build(
+    log_file: Path, run_path: RunPath | None, options: _Options, resume: Resume | None
+) -> tuple[list[logging.Handler], RunWriter | None, Run | None]:
+    """Open the file log and the run, and make their handlers; on failure close what was made.
+
+    Returns the handlers to install, the run's writer and the run (None without a run).
+    """
+    installed: list[logging.Handler] = []
+    writer = engine = None
+    try:
+        usable_dir(log_file.parent, "log_root")
+        if isinstance(run_path, Path):
+            usable_dir(run_path.parent, "runs_root")
+        file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+        file_handler.setFormatter(options.formatter)
+        installed.append(file_handler)
+        if run_path is not None:
+            writer, engine = _open_run(run_path, options, resume)
+            events = TensorBoardHandler(
+                run_path, text_tag=options.text_tag, **options.writer.keywords()
+            )
+            if options.sample is not None:
+                events.addFilter(options.sample)
+            installed.append(events)
+    except BaseException:
+        for built in installed:
+            built.close()
+        if writer is not None:
+            writer.close()
+        raise
+    return installed, writer, engine
+
+
+def _open_run(run_path: RunPath, options: _Options, resume: Resume | None) -> tuple[RunWriter, Run]:
     """Acquire the run of ``run_path``, continuing an existing one (and purging) as asked.
 
     Returns a writer holding the one share of the run this acquires, and the run itself (for
@@ -199,7 +204,7 @@ def _open_run(
     """
     plan: Plan = ([], {})
     if resume is None:
-        resume = _Resume()
+        resume = Resume()
     if isinstance(run_path, str):  # a run in object storage: read what it holds, if anything
         try:
             plan = resume_plan(run_path, resume.purge_step, resume.counters)
@@ -295,21 +300,11 @@ def setup(
     run_name = check_tag(run_name)  # a str subclass (an Enum member, say) as its plain str
     if log_name is not None:
         log_name = check_tag(log_name)
-    options = _check_options(
-        level=level,
-        fmt=fmt,
-        console=console,
-        text_tag=text_tag,
-        writer=WriterOptions.pick(locals()),
-        roots={"log_root": log_root},
-        run_roots={"runs_root": runs_root},
-        sample=sample,
-    )
+    roots = {"log_root": log_root}
+    options = _check_options(locals(), roots=roots, run_roots={"runs_root": runs_root})
     rank = get_rank()
     runs = location(runs_root)
-    new_dirs = missing_dirs(Path(log_root), runs)  # removed again if setup fails
-    claimed: list[Path] = []
-    try:
+    with _undone_on_failure(missing_dirs(Path(log_root), runs)) as claimed:
         name = log_name or shared_log_name(
             run_name, Path(log_root), runs, rank, claimed, options.writer.storage_options
         )
@@ -318,15 +313,12 @@ def setup(
         return _install(
             log_file=log_file, run_path=run_path, rank=rank, options=options, layout=layout
         )
-    except BaseException:
-        unclaim(claimed + new_dirs)
-        raise
 
 
 def restore(
     *,
     log_file: str | os.PathLike[str] | None = None,
-    run_path: str | os.PathLike[str] | None = _NOT_GIVEN,
+    run_path: str | os.PathLike[str] | None = NOT_GIVEN,
     state: Mapping[str, Any] | None = None,
     purge_step: int | None = None,
     level: int | str = logging.INFO,
@@ -388,31 +380,12 @@ def restore(
             comes from another rank and does not say how that rank's files are named.
         TypeError: Both ``state`` and ``log_file``/``run_path``, or neither, are given.
     """
-    checked = check_step(purge_step)
     rank = get_rank()
-    layout: Layout | None = None
-    resume = _Resume(checked)
-    if state is not None:
-        if log_file is not None or run_path is not _NOT_GIVEN:
-            msg = "restore() takes state= or log_file= and run_path=, not both"
-            raise TypeError(msg)
-        log_file, run_path, layout, resume = _from_state(state, rank, checked)
-    elif log_file is None or run_path is _NOT_GIVEN:
-        msg = "restore() needs log_file= and run_path= (None for no events), or state="
-        raise TypeError(msg)
-    options = _check_options(
-        level=level,
-        fmt=fmt,
-        console=console,
-        text_tag=text_tag,
-        writer=WriterOptions.pick(locals()),
-        roots={"log_file": log_file},
-        run_roots={"run_path": run_path},
-        sample=sample,
-    )
+    log_file, run_path, layout, resume = restored(log_file, run_path, state, rank, purge_step)
+    roots = {"log_file": log_file}
+    options = _check_options(locals(), roots=roots, run_roots={"run_path": run_path})
     where = location(run_path) if run_path is not None else None
-    new_dirs = missing_dirs(Path(log_file).parent, where)
-    try:
+    with _undone_on_failure(missing_dirs(Path(log_file).parent, where)):
         return _install(
             log_file=Path(log_file),
             run_path=where,
@@ -421,75 +394,14 @@ def restore(
             resume=resume,
             layout=layout,
         )
+
+
+@contextlib.contextmanager
+def _undone_on_failure(new_dirs: list[Path]) -> Iterator[list[Path]]:
+    """Yield a list for the files a setup claims; if it fails, remove them and ``new_dirs``."""
+    claimed: list[Path] = []
+    try:
+        yield claimed
     except BaseException:
-        unclaim(new_dirs)
+        unclaim(claimed + new_dirs)
         raise
-
-
-def _from_state(
-    state: Mapping[str, Any], rank: int, purge_step: int | None
-) -> tuple[str, str | None, Layout | None, _Resume]:
-    """Read a ``state_dict()``: this rank's file log and run, its naming, and what to resume.
-
-    Raises:
-        ValueError: Not a tblog state (naming the bad key), or another rank's state that does
-            not say how this rank's files are named.
-    """
-    if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
-        msg = (
-            f"state must be a RootLogger.state_dict() (version {STATE_VERSION}), got {state!r:.80}"
-        )
-        raise ValueError(msg)
-    step = _state_key(state, "step", int)
-    counters = _state_key(state, "counters", dict)
-    if not 0 <= step < MAX_STEP:
-        msg = f"state['step'] must be < 2**63 - 1 (the next step must fit), got {step}"
-        raise ValueError(msg)
-    # A counter is a tag's next step: 2**63 means "logged at the last step", its later counted
-    # points are dropped (and said so); past that the state was not made by state_dict().
-    if not all(
-        isinstance(tag, str) and type(n) is int and 0 <= n <= MAX_STEP + 1
-        for tag, n in counters.items()
-    ):
-        msg = "state['counters'] must hold ints from 0 to 2**63 (each tag's next step)"
-        raise ValueError(msg)
-    names = {key: _state_key(state, key, str, optional=True) for key in _LAYOUT_KEYS}
-    per_rank = _state_key(state, "per_rank", bool)
-    layout = None
-    if None not in names.values():
-        layout = Layout(**names, per_rank=per_rank)
-    log_file = _state_key(state, "log_file", str)
-    run_path = _state_key(state, "run_path", str, optional=True)
-    resume = _Resume(
-        step + 1 if purge_step is None else purge_step,
-        counters,
-        _state_key(state, "hparams_written", bool),
-    )
-    if _state_key(state, "rank", int) != rank:
-        if layout is None:
-            msg = (
-                f"state comes from rank {state['rank']}, this is rank {rank}, and it does not "
-                "say how this rank's files are named (restore each rank from its own state)"
-            )
-            raise ValueError(msg)
-        mine, my_run = layout.files(rank)
-        same_run = my_run is not None and os.fspath(my_run) == run_path
-        log_file, run_path = os.fspath(mine), None if my_run is None else os.fspath(my_run)
-        if not same_run:  # another rank's run: its counters and hparams are not this run's
-            resume = _Resume(resume.purge_step)
-    return log_file, run_path, layout, resume
-
-
-_LAYOUT_KEYS = ("run_name", "log_name", "log_root", "runs_root")
-
-
-def _state_key(state: Mapping[str, Any], key: str, kind: type, *, optional: bool = False) -> Any:
-    """``state[key]`` if it is a ``kind`` (or None when ``optional``); else ValueError."""
-    value = state.get(key)
-    if value is None and optional:
-        return value
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-        return value
-    expected = f"None or a {kind.__name__}" if optional else f"a {kind.__name__}"
-    msg = f"state[{key!r}] must be {expected}, got {value!r:.80}"
-    raise ValueError(msg)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tblog._location import event_file_name, newest_event_file
 from tblog._record import fitting
 from tblog._report import report
+
+if TYPE_CHECKING:
+    from tblog._options import WriterOptions
 
 
 def create_event_file(path: str, header: bytes) -> int:
@@ -67,6 +70,39 @@ class EventSink(Protocol):
 def _readable(deadline: float) -> bool:
     del deadline
     return True
+
+
+def open_sink(
+    logdir: str,
+    header: Callable[[bool], bytes],
+    options: WriterOptions,
+    store: tuple[Any, str] | None,
+) -> EventSink:
+    """The sink of a run: a local event file, or segments uploaded to ``store`` (fs, path).
+
+    Args:
+        logdir: The run's directory or URL.
+        header: Returns the records a new file starts with (True: the run's first file).
+        options: The run's writer options (sizes, suffix, upload period, spool).
+        store: The fsspec filesystem and path of a run in object storage; None for local.
+    """
+    if store is None:
+        return LocalFile(logdir, header, options.max_bytes, options.filename_suffix)
+    from tblog._remote import RemoteSegments  # it builds on this module's event files
+
+    spool_dir = options.spool_dir
+    return RemoteSegments(
+        logdir,
+        header,
+        fs=store[0],
+        path=store[1],
+        upload_secs=options.upload_secs,
+        max_bytes=options.max_bytes,
+        spool_dir=None if spool_dir is None else os.fspath(spool_dir),
+        stall_secs=options.timeout_secs,
+        storage_options=options.storage_options,
+        suffix=options.filename_suffix,
+    )
 
 
 class LocalFile:

@@ -195,29 +195,33 @@ class TensorBoardHandler(logging.Handler):
                 ):
                     run.put_scalar(tag, value, step, record.created)
                     return
-            msg = record.msg
-            source = msg if msg.__class__ is dict else attrs  # structlog's wrap_for_formatter
-            payload = read_payload(source.get, record.created)
-            if payload is None:
-                name = record.name
-                if not (name.startswith(_OWN_LOGGERS) and _is_own_logger(name)) and not (
-                    record.threadName or ""
-                ).startswith(_OWN_THREADS):
-                    self._emit_text(run, record)
-                return
-            points, errors = payload
-            if points:
-                run.put_many(points)
-            elif errors and not _is_own_logger(record.name):
-                # No point could be made (say, a library's own extra={"value": 3} without a
-                # tag): the message is kept as text, like any plain message.
-                self._emit_text(run, record)
-            for error in errors:
-                self._report(record, error.key, error.reason)
+            self._emit_payload(run, record, attrs)
         except RecursionError:
             raise
         except Exception:  # noqa: BLE001 - stdlib convention: errors go to handleError
             self.handleError(record)
+
+    def _emit_payload(self, run: Run, record: logging.LogRecord, attrs: dict[str, Any]) -> None:
+        """Queue what is not one scalar with a step: metrics, rich values, text; report errors."""
+        msg = record.msg
+        source = msg if msg.__class__ is dict else attrs  # structlog's wrap_for_formatter
+        payload = read_payload(source.get, record.created)
+        if payload is None:
+            name = record.name
+            if not (name.startswith(_OWN_LOGGERS) and _is_own_logger(name)) and not (
+                record.threadName or ""
+            ).startswith(_OWN_THREADS):
+                self._emit_text(run, record)
+            return
+        points, errors = payload
+        if points:
+            run.put_many(points)
+        elif errors and not _is_own_logger(record.name):
+            # No point could be made (say, a library's own extra={"value": 3} without a
+            # tag): the message is kept as text, like any plain message.
+            self._emit_text(run, record)
+        for error in errors:
+            self._report(record, error.key, error.reason)
 
     def _emit_text(self, run: Run, record: logging.LogRecord) -> None:
         template = self.text_tag

@@ -450,7 +450,7 @@ class SummaryWriter(RunWriter):
         if run.path is None:  # the Projector lists only directories that hold an event file
             from tensorboardX.proto.event_pb2 import Event
 
-            run.put_event(constant(Event(wall_time=time.time())))
+            run.put_event(constant(Event(wall_time=time.time())), point=False)
 
     # ---- Custom Scalars layout ------------------------------------------------------------
 

@@ -419,6 +419,35 @@ def test_a_stuck_disk_costs_one_timeout_not_one_per_call(tmp_path: Path) -> None
     assert float(done.stdout) < 2.5  # one wait of 1 s, not 4 x (flush + close)
 
 
+def test_shutdown_on_a_stuck_disk_says_what_was_left(tmp_path: Path) -> None:
+    """logging.shutdown() on a stuck disk: one line from the flush, one from the close."""
+    done = run_script(
+        tmp_path,
+        """
+        import logging, os, time, tblog
+        log = logging.getLogger("stuck"); log.setLevel(logging.INFO)
+        log.addHandler(tblog.TensorBoardHandler("runs/exp", timeout_secs=0.5))
+        log.info("", extra={"tag": "x", "value": 1.0, "step": 0})
+        log.handlers[0].flush()  # on disk
+        os.write = lambda fd, data: time.sleep(3600)  # the disk stops answering
+        for step in range(1, 4):
+            log.info("", extra={"tag": "x", "value": 1.0, "step": step})
+        logging.shutdown()
+        os._exit(0)
+        """,
+    )
+    assert 0 == done.returncode, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("tblog:")]
+    run = os.path.realpath(tmp_path / "runs" / "exp")
+    flushed = f"tblog: flush of {run} gave up after 0.5s: the writer is stuck in a write; "
+    closed = f"tblog: gave up waiting for the writer of {run}, stuck in a write since an earlier "
+    assert [
+        flushed + "3 points are not written yet",
+        closed + "flush; 3 queued points were not written",
+    ] == lines
+    assert [(0, 1.0)] == read_run(tmp_path / "runs" / "exp").scalars["x"]
+
+
 def test_flush_during_another_threads_close_waits_for_it(logdir: Path) -> None:
     """A flush racing a close of the same run returns once that close has written it all."""
     writer = tblog.RunWriter(logdir)

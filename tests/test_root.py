@@ -425,6 +425,44 @@ def test_restore_into_a_run_already_open_in_this_process(tmp_path: Path) -> None
     )
 
 
+def test_a_restores_purge_events_are_not_counted_as_points(tmp_path: Path) -> None:
+    """stats.written after a restore that relogs an old step counts only the points shown."""
+    with _setup(tmp_path) as run:
+        for step in range(10):
+            run.scalar("loss", float(step), step)
+    assert run.log_file is not None
+    assert run.run_path is not None
+    with tblog.restore(log_file=run.log_file, run_path=run.run_path, purge_step=5,
+                       console=False) as again:  # fmt: skip
+        for step in range(3, 7):  # a loop restarting below the purge step: a START at 3
+            again.scalar("loss", -float(step), step)
+        again.flush()
+        writer = again.writer
+        assert writer is not None
+        stats = writer.stats
+    assert (4, 0, 0) == (stats.written, stats.dropped, stats.queued)
+    assert [(s, float(s)) for s in range(3)] + [(s, -float(s)) for s in range(3, 7)] == (
+        read_run(run.run_path).scalars["loss"]
+    )
+
+
+def test_a_restore_into_an_open_run_counts_only_points(tmp_path: Path) -> None:
+    """The purge events queued into a run already open are not counted as written points."""
+    run_path = tmp_path / "runs" / "job"
+    with tblog.get_writer(run_path) as first_life:
+        for step in range(10):
+            first_life.add_scalar("loss", float(step), step)
+    writer = tblog.get_writer(run_path)  # open again, nothing written yet
+    with tblog.restore(log_file=tmp_path / "job.log", run_path=run_path, purge_step=4,
+                       console=False) as again:  # fmt: skip
+        again.scalar("loss", -4.0, 4)
+        again.flush()
+        stats = writer.stats
+    writer.close()
+    assert (1, 0) == (stats.written, stats.queued)
+    assert [(s, float(s)) for s in range(4)] + [(4, -4.0)] == read_run(run_path).scalars["loss"]
+
+
 def test_a_root_logger_taken_before_setup_acts_on_the_active_run(tmp_path: Path) -> None:
     """get_root_logger() kept from import time writes into whichever run is active later."""
     early = tblog.get_root_logger()

@@ -138,11 +138,6 @@ def test_a_flush_on_a_hung_sink_times_out_and_a_later_one_succeeds(
     writer.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: TensorBoardHandler.flush() that times out on a stuck disk says nothing, though "
-    "README promises flush() waits at most timeout_secs 'then says what was left'",
-)
 def test_a_handler_flush_that_times_out_says_so_on_stderr(
     logdir: Path, sinks: FakeSinks, logger: logging.Logger, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -157,6 +152,55 @@ def test_a_handler_flush_that_times_out_says_so_on_stderr(
     sink.release()
     handler.close()
     assert 1 == len(lines), lines
+
+
+def test_closing_one_share_of_a_run_on_a_stuck_disk_says_what_was_left(
+    logdir: Path, sinks: FakeSinks, logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A handler's close() while another share stays open waits timeout_secs, then says so."""
+    handler = tblog.TensorBoardHandler(logdir, flush_secs=60.0, timeout_secs=0.3)
+    writer = _writer(logdir)  # a second share: closing the handler only flushes the run
+    logger.addHandler(handler)
+    sink = sinks.last
+    sink.hold()
+    for step in range(3):
+        logger.info("", extra={"tag": "x", "value": 1.0, "step": step})
+    start = time.monotonic()
+    handler.close()
+    elapsed = time.monotonic() - start
+    lines = _tblog_lines(capsys.readouterr().err)
+    sink.release()
+    until(lambda: len(sink.steps("x")) == 3, "the held write")
+    writer.close()
+    assert 0.25 <= elapsed < 5
+    assert 1 == len(lines), lines
+    assert f"flush of {writer.logdir} gave up after 0.3s" in lines[0]
+    assert "3 points are not written yet" in lines[0]
+    assert [0, 1, 2] == sink.steps("x")
+
+
+def test_a_flush_waiting_for_a_store_that_is_down_says_so_once_per_outage(
+    logdir: Path, sinks: FakeSinks, logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first handler flush() of an outage tells on stderr; later ones do not, until it ends."""
+    handler = tblog.TensorBoardHandler(logdir, flush_secs=60.0, timeout_secs=0.3)
+    logger.addHandler(handler)
+    sink = sinks.last
+    sink.waiter = lambda _deadline: False  # the uploads never arrive
+    told = []
+    for outage in range(2):
+        for step in range(3):
+            logger.info("", extra={"tag": "x", "value": 1.0, "step": 3 * outage + step})
+            handler.flush()
+        told.append(_tblog_lines(capsys.readouterr().err))
+        sink.waiter = None
+        handler.flush()  # the store is back
+        sink.waiter = lambda _deadline: False
+    sink.waiter = None
+    handler.close()
+    assert [1, 1] == [len(lines) for lines in told], told
+    assert "is not readable yet" in told[0][0]
+    assert list(range(6)) == sink.steps("x")
 
 
 def test_a_sync_that_waits_in_vain_bounds_the_flush_and_the_writer_goes_on(
@@ -304,11 +348,6 @@ def test_close_gives_up_on_a_hung_sink_within_timeout_secs(
     assert str(logdir) in lines[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: close() giving up on a hung write says '0 queued points were not written' "
-    "while the batch inside the hung write (10 points here) is not written either",
-)
 def test_close_giving_up_counts_the_points_inside_the_hung_write(
     logdir: Path, sinks: FakeSinks, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -521,11 +560,6 @@ def test_a_writer_thread_that_dies_releases_flush_and_close(
     assert f"the writer of {writer.logdir} stopped: KeyboardInterrupt: stop" in lines[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the points of the write a dying writer thread was in are counted neither "
-    "written nor dropped (stats.dropped stays 0 while steps 5..9 are lost)",
-)
 def test_the_points_a_dying_writer_lost_are_counted_dropped(logdir: Path, sinks: FakeSinks) -> None:
     """stats.dropped counts the batch the writer thread died writing."""
     writer = _writer(logdir, timeout_secs=30.0)
@@ -535,11 +569,6 @@ def test_the_points_a_dying_writer_lost_are_counted_dropped(logdir: Path, sinks:
     assert (5, 5) == (stats.written, stats.dropped)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: stats.queued counts flush markers as points (5 points and one flush waiting "
-    "show as queued=6)",
-)
 def test_queued_counts_points_only(logdir: Path, sinks: FakeSinks) -> None:
     """stats.queued is the number of points waiting, whatever flushes asked meanwhile."""
     writer = _writer(logdir, timeout_secs=30.0)
@@ -549,3 +578,19 @@ def test_queued_counts_points_only(logdir: Path, sinks: FakeSinks) -> None:
     queued = writer.stats.queued
     writer.close()
     assert 5 == queued
+
+
+def test_queued_and_written_leave_out_a_purges_events(
+    tmp_path: Path, logdir: Path, sinks: FakeSinks
+) -> None:
+    """The SessionLog events a restore queues into an open run are neither queued nor points."""
+    writer = _writer(logdir, timeout_secs=30.0)
+    sink = sinks.last
+    _kill_the_writer(writer, sink)  # what is queued from now on stays queued until close
+    again = tblog.restore(log_file=tmp_path / "job.log", run_path=logdir, purge_step=4,
+                          console=False)  # fmt: skip
+    queued = writer.stats.queued
+    again.close()
+    writer.close()  # writes the purge's events on the closing thread
+    starts = [e.step for e in sink.events() if e.HasField("session_log")]
+    assert (0, [4, 4]) == (queued, starts)  # both loaders' purge: two STARTs
