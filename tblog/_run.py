@@ -332,7 +332,7 @@ class Run:
             if tell:
                 report(
                     f"flush of {self.logdir} gave up after {limit:g}s: the writer is stuck in a "
-                    f"write; {self.unwritten} points are not written yet"
+                    f"write; points not written yet: {self.unwritten}"
                 )
             return None
         if not marker.written:
@@ -388,7 +388,7 @@ class Run:
                 if thread.is_alive():
                     report(
                         f"gave up waiting for the writer of {self.logdir}, {waited}; "
-                        f"{self.unwritten} queued points were not written"
+                        f"queued points not written: {self.unwritten}"
                     )
                     return  # the thread still owns the file; a daemon, it ends with the process
                 self._drain()  # points put while the thread was stopping (the check raced)

@@ -442,8 +442,8 @@ def test_shutdown_on_a_stuck_disk_says_what_was_left(tmp_path: Path) -> None:
     flushed = f"tblog: flush of {run} gave up after 0.5s: the writer is stuck in a write; "
     closed = f"tblog: gave up waiting for the writer of {run}, stuck in a write since an earlier "
     assert [
-        flushed + "3 points are not written yet",
-        closed + "flush; 3 queued points were not written",
+        flushed + "points not written yet: 3",
+        closed + "flush; queued points not written: 3",
     ] == lines
     assert [(0, 1.0)] == read_run(tmp_path / "runs" / "exp").scalars["x"]
 

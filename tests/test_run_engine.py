@@ -175,7 +175,7 @@ def test_closing_one_share_of_a_run_on_a_stuck_disk_says_what_was_left(
     assert 0.25 <= elapsed < 5
     assert 1 == len(lines), lines
     assert f"flush of {writer.logdir} gave up after 0.3s" in lines[0]
-    assert "3 points are not written yet" in lines[0]
+    assert "points not written yet: 3" in lines[0]
     assert [0, 1, 2] == sink.steps("x")
 
 
@@ -360,7 +360,7 @@ def test_close_giving_up_counts_the_points_inside_the_hung_write(
         writer.close()
     finally:
         sink.release()
-    assert "10 queued points were not written" in capsys.readouterr().err
+    assert "queued points not written: 10" in capsys.readouterr().err
 
 
 # ---- queue bounds ----------------------------------------------------------------------------
