@@ -113,13 +113,18 @@ class Run:
 
     @property
     def queued(self) -> int:
-        """Points waiting for the writer thread now (flush markers and tblog's events aside)."""
-        return max(0, len(self._queue) - self._markers + self._batches.markers)
+        """Points not written or dropped yet: waiting in the queue, or in a write under way.
+
+        Flush markers and tblog's own events are no points. ``written + dropped + queued`` is
+        every point logged to the run.
+        """
+        waiting = max(0, len(self._queue) - self._markers + self._batches.markers)
+        return waiting + self._batches.in_hand
 
     @property
     def unwritten(self) -> int:
-        """Points not written yet: queued, and taken by the writer (a write under way)."""
-        return self.queued + self._batches.in_hand
+        """Points not written yet (``queued``), as the give-up messages count them."""
+        return self.queued
 
     def _drop(self, points: int) -> None:
         """Count points the calling thread could not queue."""
@@ -177,6 +182,9 @@ class Run:
         if walltime is None:
             walltime = time.time()
         with self._lock:
+            if self.closed and not self.late:  # closed while this call waited for the lock
+                self._refuse_closed(1)
+                return -1
             if step is None:
                 if not counted:
                     step = STEP.get()
@@ -199,6 +207,9 @@ class Run:
         context_step = STEP.get()
         now = time.time()
         with self._lock:
+            if self.closed and not self.late:  # closed while this call waited for the lock
+                self._refuse_closed(len(points))
+                return
             nxt = self._next
             for kind, tag, payload, given, walltime in points:
                 step = given
@@ -225,7 +236,10 @@ class Run:
         Events of tblog's own are written like the others but never counted as points.
         """
         if point:
-            self._queue.append((EVENT, "", build, 0, 0.0))
+            queue = self._queue
+            if len(queue) >= self._crowded_at and not self._crowded():
+                return
+            queue.append((EVENT, "", build, 0, 0.0))
         else:
             self._put_marker((MARK, "", build, 0, 0.0))
         self._wake.set()
@@ -265,8 +279,7 @@ class Run:
         silently, at no cost to the hot path.
         """
         if self.closed:
-            self._drop(points)
-            self.warn_once("closed", f"points logged after {self.logdir} was closed are dropped")
+            self._refuse_closed(points)
             return False
         if self._thread is None:
             self._start_thread()
@@ -276,6 +289,11 @@ class Run:
             self._stalled = False
             return True
         return self._make_room(points)
+
+    def _refuse_closed(self, points: int) -> None:
+        """Count points logged after close dropped, and say so once."""
+        self._drop(points)
+        self.warn_once("closed", f"points logged after {self.logdir} was closed are dropped")
 
     def _make_room(self, points: int) -> bool:
         """Wait up to ``block_secs`` for room, once per stall; else count the points dropped.
@@ -304,7 +322,9 @@ class Run:
         """Wait until every point queued before the call is written or dropped.
 
         A flush that waits the run's ``timeout_secs`` in vain says on stderr what was left (once
-        per stall); one given its own ``timeout`` leaves that to its caller, who asked.
+        per stall), and marks the writer stuck: close then does not wait for it again. One given
+        its own ``timeout`` leaves both to its caller, who asked for a shorter wait (the writer
+        may only be slow).
 
         Args:
             timeout: Seconds to wait at most; None means the run's ``timeout_secs``.
@@ -328,8 +348,8 @@ class Run:
         self._wake.set()
         deadline = time.monotonic() + limit
         if not marker.wait(thread, deadline):
-            self._stuck_at = self._batches.progress  # the writer itself is stuck (a hung disk)
-            if tell:
+            if tell:  # the run's own timeout passed: the writer is stuck (a hung disk)
+                self._stuck_at = self._batches.progress
                 report(
                     f"flush of {self.logdir} gave up after {limit:g}s: the writer is stuck in a "
                     f"write; points not written yet: {self.unwritten}"
@@ -377,8 +397,9 @@ class Run:
             timeout = 0.0  # a flush already waited in vain: do not wait a second time
             waited = "stuck in a write since an earlier flush"
         deadline = time.monotonic() + timeout  # for the thread and the sink together
-        self.closed = True
-        self._crowded_at = 0  # later puts go through _crowded(), which counts them dropped
+        with self._lock:  # a put holding the lock queued before this; later ones see closed
+            self.closed = True
+            self._crowded_at = 0  # later puts go through _crowded(), which counts them dropped
         self._stopping = True
         self._wake.set()
         try:
@@ -392,6 +413,8 @@ class Run:
                     )
                     return  # the thread still owns the file; a daemon, it ends with the process
                 self._drain()  # points put while the thread was stopping (the check raced)
+            elif thread is None:
+                self._drain()  # a writer that died (or never started) left them to close
             self._sink.close(deadline)
             if Run.exiting:
                 self._write_late()
@@ -448,7 +471,12 @@ class Run:
         except BaseException as exc:  # noqa: BLE001 - the thread must release its waiters
             self._batches.errors += 1
             self._batches.lose_in_hand()  # the batch it was writing is lost
-            report(f"the writer of {self.logdir} stopped: {type(exc).__name__}: {exc}")
+            report(
+                f"the writer of {self.logdir} stopped: {type(exc).__name__}: {exc}; "
+                "a new one starts with the next flush or batch"
+            )
+            with self._thread_lock:
+                self._thread = None  # the next flush or a filling queue starts another
         finally:
             for kind, _, payload, _, _ in list(self._queue):
                 if kind == FLUSH:
@@ -482,6 +510,8 @@ class Run:
         self._sink.reset_in_child(self.logdir)
         self._batches.reset_in_child(self.logdir)
         self._markers = 0
+        self._stuck_at = None  # the parent's stuck writer is not the child's
+        self._flush_failing = False
         self._thread = None  # started by the child's first point or flush
         self._crowded_at = 0
         self._stopping = False

@@ -166,6 +166,7 @@ def _classify(value: Any, kind: Any) -> tuple[int, Any]:  # noqa: PLR0911 - one 
             raise PointError("kind", f"kind must be one of {sorted(KINDS)}, got {_short(kind)}")
         if forced == TEXT:
             return TEXT, plain_str(value if isinstance(value, str) else str(value))
+        _refuse_complex(value)
         if forced == HISTOGRAM:
             return HISTOGRAM, (_array_copy(value), "tensorflow", None)
         return SCALAR, _scalar(value)
@@ -176,6 +177,7 @@ def _classify(value: Any, kind: Any) -> tuple[int, Any]:  # noqa: PLR0911 - one 
         return SCALAR, float(value)
     module = t.__module__
     if isinstance(module, str) and module.startswith(("numpy", "torch", "jax")):
+        _refuse_complex(value)
         ndim = getattr(value, "ndim", 0)
         if ndim == 0:
             return SCALAR, _scalar(value)
@@ -188,6 +190,17 @@ def _classify(value: Any, kind: Any) -> tuple[int, Any]:  # noqa: PLR0911 - one 
         "value",
         f"value of type {_type_name(value)} is not a number, str, array or tensor: {_short(value)}",
     )
+
+
+def _refuse_complex(value: Any) -> None:
+    """Raise PointError for a complex number or array (numpy, torch, jax), as for ``complex``.
+
+    Converting one to float would keep its real part and drop the rest with only numpy's
+    ComplexWarning; TensorBoard shows real numbers.
+    """
+    if "complex" in str(getattr(value, "dtype", "")):
+        reason = f"value is complex, and TensorBoard shows real numbers: {_short(value)}"
+        raise PointError("value", reason)
 
 
 def check_number(value: Any) -> Any:

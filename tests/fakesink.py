@@ -169,6 +169,7 @@ class FakeSinks:
 
     def __init__(self) -> None:
         self.made: list[FakeSink] = []
+        self.runs: list[Run] = []  # the run each sink was made for (its counters outlive close)
 
     @property
     def last(self) -> FakeSink:
@@ -185,6 +186,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> FakeSinks:
         del store
         sink = FakeSink(run.logdir)
         sinks.made.append(sink)
+        sinks.runs.append(run)
         return sink
 
     monkeypatch.setattr(Run, "_open_sink", open_sink)

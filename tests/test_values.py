@@ -639,3 +639,30 @@ def test_str_subclass_events_and_image_tags_stay_plain(logdir: Path) -> None:
     run = read_run(logdir)
     assert [(3, 0.5)] == run.scalars["red/loss"]
     assert [0, 1] == [step for step, _, _ in run.images["red"]]
+
+
+def test_complex_values_are_refused_like_a_python_complex(
+    logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Complex numpy scalars and arrays are refused with a clear line, not cut to their real part.
+
+    A Python ``complex`` was refused already; numpy's used to be written as its real part with
+    only numpy's ComplexWarning. The real values around them are written.
+    """
+    logger, handler = _logger("complex", logdir, text_tag=None)
+    values = [np.complex64(1 + 2j), np.complex128(3 + 4j), np.array(7 + 8j), np.array([1 + 1j])]
+    logger.info("m", extra={"tag": "x", "value": 0.5, "step": 0})
+    for step, value in enumerate(values, start=1):
+        logger.info("m", extra={"tag": "x", "value": value, "step": step})
+    logger.info("m", extra={"tag": "x", "value": np.float32(2.5), "step": 9})
+    with pytest.raises(ValueError, match="complex"):
+        handler.writer.add_scalar("w", np.complex64(1j), 0)
+    with pytest.raises(ValueError, match="complex"):
+        handler.writer.add_histogram("h", np.array([1 + 1j, 2.0]), 0)
+    handler.close()
+    run = read_run(logdir)
+    assert [(0, 0.5), (9, 2.5)] == run.scalars["x"]
+    assert {} == run.histograms
+    err = capsys.readouterr().err
+    assert 1 == err.count("value is complex"), err  # told once, as every bad value
+    assert "ComplexWarning" not in err
