@@ -14,7 +14,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakesink import FakeSink, FakeSinks, install, same
@@ -480,6 +482,29 @@ def test_a_counted_step_past_the_largest_is_dropped_and_told_once(
 # ---- fork ------------------------------------------------------------------------------------
 
 
+def _in_child(work: Callable[[], dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """Fork; the child runs ``work`` and leaves without the parent's exit hooks.
+
+    Returns the child's pid and what ``work`` returned (sent back as JSON).
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            os.write(write_end, json.dumps(work()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        raw = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert 0 == os.waitstatus_to_exitcode(status)
+    return pid, json.loads(raw)
+
+
 @pytest.mark.forks
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_childs_run_starts_clean(logdir: Path, sinks: FakeSinks) -> None:
@@ -494,34 +519,21 @@ def test_a_forked_childs_run_starts_clean(logdir: Path, sinks: FakeSinks) -> Non
     flusher.start()  # the writer takes steps 1, 2 into the held write
     assert sink.entered.wait(10)
     _add(writer, range(3, 5))  # queued in the parent when it forks
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report, then leave without running the parent's exit hooks
-        code = 1
-        try:
-            os.close(read_end)
-            stats = writer.stats
-            child: FakeSink = sink
-            writer.add_scalar("c", 1.0, 7)
-            report = {
-                "before": [stats.written, stats.dropped, stats.errors, stats.queued],
-                "flushed": writer.flush(timeout=10),
-                "logdir": writer.logdir,
-                "sink_logdir": child.child_logdir,
-                "points": child.points(),
-            }
-            os.write(write_end, json.dumps(report).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        raw = pipe.read()
-    _, status = os.waitpid(pid, 0)
+
+    def child() -> dict[str, Any]:
+        stats = writer.stats
+        writer.add_scalar("c", 1.0, 7)
+        return {
+            "before": [stats.written, stats.dropped, stats.errors, stats.queued],
+            "flushed": writer.flush(timeout=10),
+            "logdir": writer.logdir,
+            "sink_logdir": sink.child_logdir,
+            "points": sink.points(),
+        }
+
+    pid, report = _in_child(child)
     sink.release()
     flusher.join(30)
-    assert 0 == os.waitstatus_to_exitcode(status)
-    report = json.loads(raw)
     sub_run = os.path.join(writer.logdir, f"child_{pid}")
     assert {
         "before": [0, 0, 0, 0],
@@ -549,26 +561,15 @@ def test_a_forked_child_does_not_inherit_a_stuck_writer(
     sink.hold()
     _add(writer, range(1, 3))
     assert writer.flush() is False  # the run's own timeout: the parent's writer is stuck
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report, then leave without running the parent's exit hooks
-        code = 1
-        try:
-            os.close(read_end)
-            sink.release()  # the child's sink (a copy) answers
-            writer.add_scalar("c", 1.0, 7)
-            report = {"flushed": writer.flush(), "points": sink.points()}
-            os.write(write_end, json.dumps(report).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        raw = pipe.read()
-    _, status = os.waitpid(pid, 0)
+
+    def child() -> dict[str, Any]:
+        sink.release()  # the child's sink (a copy) answers
+        writer.add_scalar("c", 1.0, 7)
+        return {"flushed": writer.flush(), "points": sink.points()}
+
+    _, report = _in_child(child)
     sink.release()
-    assert 0 == os.waitstatus_to_exitcode(status)
-    assert {"flushed": True, "points": [["c", 7, 1.0]]} == json.loads(raw)
+    assert {"flushed": True, "points": [["c", 7, 1.0]]} == report
     until(lambda: [0, 1, 2] == sink.steps("x"), "the parent's held write")
     writer.close()
     assert 1 == len(_tblog_lines(capsys.readouterr().err))  # the parent's flush said so
