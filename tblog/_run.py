@@ -473,10 +473,11 @@ class Run:
             self._batches.lose_in_hand()  # the batch it was writing is lost
             report(
                 f"the writer of {self.logdir} stopped: {type(exc).__name__}: {exc}; "
-                "a new one starts with the next flush or batch"
+                "a new one starts with the next point or flush"
             )
             with self._thread_lock:
-                self._thread = None  # the next flush or a filling queue starts another
+                self._thread = None  # the next flush or point starts another
+                self._crowded_at = 0  # the next put goes through _crowded(), which starts it
         finally:
             for kind, _, payload, _, _ in list(self._queue):
                 if kind == FLUSH:
